@@ -1,0 +1,302 @@
+//===- TileAttention.cpp - attention op -> flash-loop programs ------------===//
+//
+// Emits the UNFUSED tiled form on purpose: each product loads its own operand
+// tile and the covariance stream carries its own running max. The fusion
+// passes then remove that redundancy one named step at a time, so that each
+// step has its own lit test and its own line in the intensity report.
+//
+//===----------------------------------------------------------------------===//
+#include "Utils.h"
+#include "parallax/Dialect/Parallax/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
+
+namespace mlir::parallax {
+#define GEN_PASS_DEF_PARALLAXTILEATTENTION
+#include "parallax/Dialect/Parallax/Transforms/Passes.h.inc"
+} // namespace mlir::parallax
+
+using namespace mlir;
+using namespace mlir::parallax;
+
+namespace {
+
+/// What the tiler needs from either attention form.
+struct AttentionParts {
+  Operation *op;
+  Value q, k, v, r, seqLens; // seqLens only for decode
+  bool causal;
+  std::optional<int64_t> window;
+  double scale;
+};
+
+struct TileConfig {
+  int64_t blockM, blockN, numWarps;
+  bool packGqa;
+};
+
+class Tiler {
+public:
+  Tiler(const AttentionParts &a, const TileConfig &c) : a(a), cfg(c) {}
+
+  LogicalResult run() {
+    auto qType = cast<RankedTensorType>(a.q.getType());
+    auto kType = cast<RankedTensorType>(a.k.getType());
+    int64_t d = qType.getDimSize(3), hq = qType.getDimSize(1),
+            hkv = kType.getDimSize(1);
+    if (ShapedType::isDynamic(d) || ShapedType::isDynamic(hq) ||
+        ShapedType::isDynamic(hkv))
+      return a.op->emitOpError()
+             << "parallax-tile-attention needs static head counts and head "
+                "dim (Hq, Hkv, D), got q "
+             << qType << " and k " << kType;
+    if (cfg.blockN <= 0 || cfg.blockM < 0 || cfg.numWarps <= 0)
+      return a.op->emitOpError()
+             << "tile sizes must be positive: block-m " << cfg.blockM
+             << ", block-n " << cfg.blockN << ", num-warps " << cfg.numWarps;
+    group = hq / hkv;
+    pack = cfg.packGqa && group > 1;
+    heads = pack ? group : 1;
+    blockM = cfg.blockM;
+    if (blockM == 0) {
+      int64_t lq = qType.getDimSize(2);
+      blockM = ShapedType::isDynamic(lq)
+                   ? 64
+                   : std::min<int64_t>(64, llvm::PowerOf2Ceil(lq));
+    }
+    rows = heads * blockM;
+    headDim = d;
+    elt = qType.getElementType();
+
+    ImplicitLocOpBuilder b(a.op->getLoc(), a.op);
+    SmallVector<Value> dynDims;
+    for (int64_t i = 0; i < qType.getRank(); ++i)
+      if (qType.isDynamicDim(i))
+        dynDims.push_back(tensor::DimOp::create(b, a.q, i));
+    Value init = tensor::EmptyOp::create(b, qType, dynDims);
+    Value batch = tensor::DimOp::create(b, a.q, 0);
+    Value lq = tensor::DimOp::create(b, a.q, 2);
+    Value numQTiles = ceilDiv(b, lq, blockM);
+    SmallVector<OpFoldResult> ubs = {batch, b.getIndexAttr(pack ? hkv : hq),
+                                     numQTiles};
+    auto forall = scf::ForallOp::create(b, ubs, ValueRange{init}, std::nullopt);
+    forall->setAttr("parallax.tiling",
+                    b.getDictionaryAttr({
+                        b.getNamedAttr("block_m", b.getI64IntegerAttr(blockM)),
+                        b.getNamedAttr("block_n",
+                                       b.getI64IntegerAttr(cfg.blockN)),
+                        b.getNamedAttr("num_warps",
+                                       b.getI64IntegerAttr(cfg.numWarps)),
+                        b.getNamedAttr("gqa_heads_per_tile",
+                                       b.getI64IntegerAttr(heads)),
+                    }));
+    b.setInsertionPointToStart(forall.getBody());
+    buildProgram(b, forall, lq);
+    a.op->getResult(0).replaceAllUsesWith(forall.getResult(0));
+    a.op->erase();
+    return success();
+  }
+
+private:
+  static Value ceilDiv(ImplicitLocOpBuilder &b, Value x, int64_t d) {
+    return arith::CeilDivUIOp::create(b, x, indexConst(b, d));
+  }
+
+  void buildProgram(ImplicitLocOpBuilder &b, scf::ForallOp forall, Value lq) {
+    ValueRange ivs = forall.getInductionVars();
+    Value bIdx = ivs[0], hIdx = ivs[1], qTile = ivs[2];
+    Value out = forall.getRegionIterArgs()[0];
+    Value row0 = arith::MulIOp::create(b, qTile, indexConst(b, blockM));
+    Value h0 = pack ? arith::MulIOp::create(b, hIdx, indexConst(b, group))
+                    : hIdx;
+    Value kvHead = pack ? hIdx
+                        : arith::DivUIOp::create(b, hIdx, indexConst(b, group))
+                              .getResult();
+    auto qTileType = tileType({rows, headDim}, elt);
+    Value qt = TileLoadOp::create(b, qTileType, a.q, bIdx, h0, row0, Value(),
+                                  blockM, heads);
+    Value rt;
+    if (a.r)
+      rt = TileLoadOp::create(b, qTileType, a.r, bIdx, h0, row0, Value(),
+                              blockM, heads);
+
+    // Number of keys of this sequence.
+    Value lk;
+    if (a.seqLens) {
+      Value len = tensor::ExtractOp::create(b, a.seqLens, ValueRange{bIdx});
+      Value lenIdx = arith::IndexCastOp::create(b, b.getIndexType(), len);
+      Value lmax = tensor::DimOp::create(b, a.k, 2);
+      Value zero = indexConst(b, 0);
+      lk = arith::MinSIOp::create(b, arith::MaxSIOp::create(b, lenIdx, zero),
+                                  lmax);
+    } else {
+      lk = tensor::DimOp::create(b, a.k, 2);
+    }
+
+    // Key range that any row of this tile can see: skip whole tiles that the
+    // causal mask or the window hide.
+    Value zero = indexConst(b, 0);
+    Value offset = arith::SubIOp::create(b, lk, lq); // may be negative
+    Value hiKey = lk;
+    if (a.causal) {
+      Value lastRowEnd = arith::AddIOp::create(
+          b, arith::AddIOp::create(b, offset, row0), indexConst(b, blockM));
+      hiKey = arith::MaxSIOp::create(
+          b, arith::MinSIOp::create(b, lk, lastRowEnd), zero);
+    }
+    Value loKey = zero;
+    if (a.window) {
+      Value first = arith::SubIOp::create(
+          b, arith::AddIOp::create(b, offset, row0),
+          indexConst(b, *a.window - 1));
+      loKey = arith::MinSIOp::create(b, arith::MaxSIOp::create(b, first, zero),
+                                     hiKey);
+    }
+    Value jLo = arith::DivUIOp::create(b, loKey, indexConst(b, cfg.blockN));
+    Value jHi = ceilDiv(b, hiKey, cfg.blockN);
+
+    Type f32 = b.getF32Type();
+    auto rowType = tileType({rows}, f32);
+    auto accType = tileType({rows, headDim}, f32);
+    float negInf = -std::numeric_limits<float>::infinity();
+    Value mInit = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(rowType, b.getF32FloatAttr(negInf)));
+    Value dInit = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(rowType, b.getF32FloatAttr(0)));
+    Value oInit = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+    SmallVector<Value> inits = {mInit, dInit, oInit};
+    if (a.r)
+      inits.append({mInit, dInit, oInit});
+
+    auto loop = scf::ForOp::create(
+        b, jLo, jHi, indexConst(b, 1), inits,
+        [&](OpBuilder &ob, Location loc, Value j, ValueRange iter) {
+          ImplicitLocOpBuilder lb(loc, ob);
+          Value col0 = arith::MulIOp::create(lb, j, indexConst(lb, cfg.blockN));
+          auto kTileType = tileType({cfg.blockN, headDim}, elt);
+          auto sType = tileType({rows, cfg.blockN}, f32);
+          auto loadK = [&](Value src) {
+            return TileLoadOp::create(lb, kTileType, src, bIdx, kvHead, col0, lk,
+                                      cfg.blockN, 1);
+          };
+          auto toElt = [&](Value p) -> Value {
+            if (elt == f32)
+              return p;
+            return arith::TruncFOp::create(lb, tileType({rows, cfg.blockN}, elt),
+                                           p);
+          };
+          // Softmax stream: S1 -> (m1, d1, O1).
+          Value k1 = loadK(a.k);
+          Value s1 = TileDotOp::create(lb, sType, qt, k1, Value(), true);
+          Value s1m = TileMaskOp::create(
+              lb, sType, s1, row0, col0, lq, lk,
+              a.causal ? lb.getUnitAttr() : UnitAttr(),
+              a.window ? lb.getI64IntegerAttr(*a.window) : IntegerAttr(),
+              lb.getF32FloatAttr(static_cast<float>(a.scale * kLog2e)),
+              lb.getI64IntegerAttr(blockM));
+          auto step1 = SoftmaxStepOp::create(lb, s1m, iter[0]);
+          Value d1 = TileRowSumOp::create(
+              lb, step1.getProbs(),
+              TileRescaleOp::create(lb, iter[1], step1.getAlpha()));
+          Value v1 = loadK(a.v);
+          Value o1 = TileDotOp::create(
+              lb, accType, toElt(step1.getProbs()), v1,
+              TileRescaleOp::create(lb, iter[2], step1.getAlpha()), false);
+          SmallVector<Value> yields = {step1.getNewMax(), d1, o1};
+          if (a.r) {
+            // Covariance stream: weights exp2(S1 - m2) * S2 -> (m2, d2, O2).
+            Value k2 = loadK(a.k);
+            Value s2 = TileDotOp::create(lb, sType, rt, k2, Value(), true);
+            auto step2 = SoftmaxStepOp::create(lb, s1m, iter[3]);
+            Value p2 = arith::MulFOp::create(lb, step2.getProbs(), s2);
+            Value d2 = TileRowSumOp::create(
+                lb, p2, TileRescaleOp::create(lb, iter[4], step2.getAlpha()));
+            Value v2 = loadK(a.v);
+            Value o2 = TileDotOp::create(
+                lb, accType, toElt(p2), v2,
+                TileRescaleOp::create(lb, iter[5], step2.getAlpha()), false);
+            yields.append({step2.getNewMax(), d2, o2});
+          }
+          scf::YieldOp::create(lb, yields);
+        });
+    ValueRange acc = loop.getResults();
+    Value o = a.r ? FinalizeOp::create(b, qTileType, acc[2], acc[1], acc[5],
+                                       acc[4])
+                  : FinalizeOp::create(b, qTileType, acc[2], acc[1], Value(),
+                                       Value());
+
+    // Store the rows of this tile that exist: [heads, valid rows, D].
+    auto perHead = tileType({heads, blockM, headDim}, elt);
+    Value o3 = tensor::ExpandShapeOp::create(
+        b, perHead, o, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    Value valid = arith::MinSIOp::create(
+        b, arith::SubIOp::create(b, lq, row0), indexConst(b, blockM));
+    SmallVector<OpFoldResult> one3(3, b.getIndexAttr(1));
+    Value slice = tensor::ExtractSliceOp::create(
+        b, o3, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
+        SmallVector<OpFoldResult>{b.getIndexAttr(heads), valid,
+                                  b.getIndexAttr(headDim)},
+        one3);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        b, slice, out,
+        SmallVector<OpFoldResult>{bIdx, h0, row0, b.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(heads),
+                                  valid, b.getIndexAttr(headDim)},
+        SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
+  }
+
+  AttentionParts a;
+  TileConfig cfg;
+  int64_t group = 1, heads = 1, blockM = 0, rows = 0, headDim = 0;
+  bool pack = false;
+  Type elt;
+};
+
+std::optional<int64_t> window(IntegerAttr w) {
+  return w ? std::optional<int64_t>(w.getInt()) : std::nullopt;
+}
+
+struct TileAttentionPass
+    : public parallax::impl::ParallaxTileAttentionBase<TileAttentionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<AttentionParts> work;
+    bool failedAny = false;
+    getOperation().walk([&](Operation *op) {
+      if (auto at = dyn_cast<AttentionOp>(op)) {
+        work.push_back({op, at.getQ(), at.getK(), at.getV(), at.getR(),
+                        Value(), at.getCausal(), window(at.getWindowAttr()),
+                        at.getEffectiveScale()});
+      } else if (auto dec = dyn_cast<DecodeAttentionOp>(op)) {
+        work.push_back({op, dec.getQ(), dec.getKCache(), dec.getVCache(),
+                        dec.getR(), dec.getSeqLens(), dec.getCausal(),
+                        window(dec.getWindowAttr()), dec.getEffectiveScale()});
+      } else if (isa<VarlenAttentionOp>(op)) {
+        op->emitOpError()
+            << "is not tiled yet: parallax-tile-attention supports "
+               "parallax.attention and parallax.decode_attention; pad the "
+               "batch, or express each sequence as parallax.attention";
+        failedAny = true;
+      }
+    });
+    if (failedAny)
+      return signalPassFailure();
+    TileConfig cfg{blockM, blockN, numWarps, packGqa};
+    for (AttentionParts &a : work)
+      if (failed(Tiler(a, cfg).run()))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
