@@ -19,5 +19,13 @@ for f in ParallaxDialect.md ParallaxPasses.md; do
   fi
 done
 
+tmp="$(mktemp)"
+"$root/docs/gen-pipeline.sh" "$build" "$tmp" >/dev/null
+if ! diff -q "$tmp" "$root/docs/generated/Pipeline.md" >/dev/null; then
+  echo "docs/generated/Pipeline.md is out of date: run docs/gen-pipeline.sh and commit it" >&2
+  exit 1
+fi
+rm -f "$tmp"
+
 cd "$build"
 ctest --output-on-failure -j "${PARALLAX_JOBS:-2}"
