@@ -44,8 +44,8 @@ cd "$root"
   echo
   echo '```sh'; echo "parallax-opt $ex '$tile' [--parallax-fuse] --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null"; echo '```'
   echo '```'
-  "$opt" "$ex" "$tile" --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | sed 's/^.*remark: /unfused: /'
-  "$opt" "$ex" "$tile" --parallax-fuse --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | sed 's/^.*remark: /fused:   /'
+  "$opt" "$ex" "$tile" --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | grep 'remark:' | sed 's/^.*remark: /unfused: /'
+  "$opt" "$ex" "$tile" --parallax-fuse --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | grep 'remark:' | sed 's/^.*remark: /fused:   /'
   echo '```'
   echo
   echo "## 5. Host code (CPU path): the first lines of the LLVM dialect"

@@ -24,9 +24,9 @@ stage "3. fused (parallax-fuse: projector, covariance probe, value aggregation)"
 
 stage "4. arithmetic intensity before and after fusion"
 "$opt" "$example" --parallax-tile-attention="block-m=16 block-n=32" \
-  --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | sed 's/^.*remark: /unfused: /'
+  --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | grep 'remark:' | sed 's/^.*remark: /unfused: /'
 "$opt" "$example" --parallax-tile-attention="block-m=16 block-n=32" --parallax-fuse \
-  --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | sed 's/^.*remark: /fused:   /'
+  --parallax-report-intensity --mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | grep 'remark:' | sed 's/^.*remark: /fused:   /'
 
 stage "5. host code (parallax-lower-to-cpu), first lines of the LLVM dialect"
 "$opt" "$example" --parallax-lower-to-cpu="block-m=16 block-n=32" | sed -n 1,12p

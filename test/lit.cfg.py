@@ -20,7 +20,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.parallax_tools_dir, config.llvm_tools_dir]
-tools = ["parallax-opt", "parallax-cpu-check"]
+tools = ["parallax-opt", "parallax-cpu-check", "not"]
 for optional in ["parallax-translate", "parallax-gen"]:
     if os.path.exists(os.path.join(config.parallax_tools_dir, optional)):
         tools.append(optional)

@@ -511,3 +511,20 @@ func.func @f(%o: tensor<16x8xf32>, %d: tensor<16xf32>) {
   %f = parallax.finalize %o, %d : tensor<16x8xf32>, tensor<16xf32> -> tensor<8x8xbf16>
   return
 }
+
+// -----
+
+func.func @f(%q: tensor<1x1x8x64xf32>) -> tensor<1x1x8x64xf32> {
+  // A misspelled "causal" must not silently mean non-causal.
+  // expected-error @+1 {{unknown attribute 'casual'; parallax.attention accepts: causal, scale, window}}
+  %o = parallax.attention %q, %q, %q {casual} : tensor<1x1x8x64xf32>, tensor<1x1x8x64xf32>, tensor<1x1x8x64xf32> -> tensor<1x1x8x64xf32>
+  return %o : tensor<1x1x8x64xf32>
+}
+
+// -----
+
+func.func @f(%s: tensor<16x8xf32>, %i: index) {
+  // expected-error @+1 {{unknown attribute 'transposeB'; parallax.tile_mask accepts: causal, rows_per_head, scale, window}}
+  %m = parallax.tile_mask %s, %i, %i, %i, %i {transposeB, scale = 1.0 : f32, rows_per_head = 16 : i64} : tensor<16x8xf32>
+  return
+}

@@ -80,6 +80,24 @@ static LogicalResult checkPositive(Operation *op, StringRef what, int64_t d) {
   return success();
 }
 
+// Discardable attributes need a dialect prefix ("parallax.tiling"); a bare
+// unknown name is almost always a misspelling ("casual") that would otherwise
+// silently change nothing.
+static LogicalResult verifyNoUnknownAttrs(Operation *op) {
+  for (NamedAttribute attr : op->getDiscardableAttrs()) {
+    if (attr.getName().getValue().contains('.'))
+      continue;
+    std::string known;
+    llvm::raw_string_ostream os(known);
+    llvm::interleaveComma(op->getName().getAttributeNames(), os,
+                          [&](StringAttr n) { os << n.getValue(); });
+    return op->emitOpError() << "unknown attribute '" << attr.getName().getValue()
+                             << "'; " << op->getName() << " accepts: "
+                             << (known.empty() ? "none" : known);
+  }
+  return success();
+}
+
 // Checks what the three attention forms share. `seqDim` is the index of the
 // sequence dimension (absent in the packed varlen layout, where it is -1), and
 // `headDim`/`headsDim` index D and H.
@@ -90,6 +108,8 @@ static LogicalResult verifyAttentionCommon(Operation *op, ShapedType q,
                                            std::optional<APFloat> scale,
                                            int64_t headsDim, int64_t headDim,
                                            StringRef kName, StringRef vName) {
+  if (failed(verifyNoUnknownAttrs(op)))
+    return failure();
   if (failed(checkSameElementType(op, kName, k, q)) ||
       failed(checkSameElementType(op, vName, v, q)))
     return failure();
@@ -241,6 +261,8 @@ static LogicalResult checkTile(Operation *op, StringRef name, ShapedType t,
 }
 
 LogicalResult TileLoadOp::verify() {
+  if (failed(verifyNoUnknownAttrs(*this)))
+    return failure();
   auto src = getSource().getType();
   auto res = getResult().getType();
   if (failed(checkRank(*this, "source", src, 4, "[B, H, L, D]")) ||
@@ -268,6 +290,8 @@ LogicalResult TileLoadOp::verify() {
 }
 
 LogicalResult TileDotOp::verify() {
+  if (failed(verifyNoUnknownAttrs(*this)))
+    return failure();
   auto a = getA().getType(), b = getB().getType();
   auto res = getResult().getType();
   if (failed(checkTile(*this, "a", a, 2)) ||
@@ -290,6 +314,8 @@ LogicalResult TileDotOp::verify() {
 }
 
 LogicalResult TileMaskOp::verify() {
+  if (failed(verifyNoUnknownAttrs(*this)))
+    return failure();
   auto s = getLogits().getType();
   if (failed(checkTile(*this, "logits", s, 2)))
     return failure();
