@@ -6,6 +6,7 @@
 // registration functions.
 //
 //===----------------------------------------------------------------------===//
+#include "parallax/Conversion/Passes.h"
 #include "parallax/Dialect/Parallax/IR/ParallaxDialect.h"
 #include "parallax/Dialect/Parallax/Transforms/Passes.h"
 
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllPasses();
   mlir::parallax::registerParallaxPasses();
+  mlir::parallax::registerParallaxConversionPasses();
   mlir::parallax::registerParallaxPipelines();
 
   auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(

@@ -110,7 +110,7 @@ private:
   }
 
   void buildProgram(ImplicitLocOpBuilder &b, scf::ForallOp forall, Value lq) {
-    ValueRange ivs = forall.getInductionVars();
+    SmallVector<Value> ivs(forall.getInductionVars());
     Value bIdx = ivs[0], hIdx = ivs[1], qTile = ivs[2];
     Value out = forall.getRegionIterArgs()[0];
     Value row0 = arith::MulIOp::create(b, qTile, indexConst(b, blockM));

@@ -1,0 +1,36 @@
+//===- TargetInfo.h - facts about the NVIDIA targets ------------*- C++ -*-===//
+//
+// Every sm- and PTX-version fact the backend uses lives in this one table.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PARALLAX_CONVERSION_TARGETINFO_H
+#define PARALLAX_CONVERSION_TARGETINFO_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <string>
+
+namespace mlir::parallax {
+
+struct TargetInfo {
+  llvm::StringRef chip;        ///< "sm_80", ..., "sm_90a"
+  unsigned computeCapability;  ///< 80, 86, 89, 90
+  unsigned ptxVersion;         ///< PTX ISA version emitted (x10: 80 = 8.0)
+  int64_t maxSharedBytes;      ///< per block, with the opt-in attribute
+  int64_t maxRegistersPerThread;
+  int64_t numSMs;              ///< typical part (A100, A10, L4, H100/H200)
+  bool hasWgmma;               ///< warpgroup MMA + TMA (sm_90a)
+};
+
+/// All supported targets, in order.
+llvm::ArrayRef<TargetInfo> supportedTargets();
+/// The target for `chip`, or nullptr.
+const TargetInfo *lookupTarget(llvm::StringRef chip);
+/// "sm_80, sm_86, sm_89, sm_90, sm_90a" for error messages.
+std::string supportedChipsList();
+
+} // namespace mlir::parallax
+
+#endif

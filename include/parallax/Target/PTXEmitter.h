@@ -1,0 +1,45 @@
+//===- PTXEmitter.h - LLVM dialect -> PTX text -----------------*- C++ -*-===//
+//
+// In process, through LLVM's NVPTX TargetMachine: no nvcc, no NVRTC.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PARALLAX_TARGET_PTXEMITTER_H
+#define PARALLAX_TARGET_PTXEMITTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+} // namespace llvm
+
+namespace mlir::parallax {
+
+struct PTXOptions {
+  std::string chip = "sm_80"; ///< sm_80 ... sm_90a
+  unsigned optLevel = 3;
+};
+
+/// Translates an LLVM-dialect module (NVVM ops allowed) to LLVM IR for
+/// nvptx64-nvidia-cuda, with the chip's data layout.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateToNVPTXModule(ModuleOp module, llvm::LLVMContext &ctx,
+                       const PTXOptions &options);
+
+/// LLVM IR -> PTX text for `options.chip` at the PTX version of the target
+/// table. Fails with a message naming the supported chips on a bad chip.
+llvm::Expected<std::string> emitPTX(llvm::Module &module,
+                                    const PTXOptions &options);
+
+/// Both steps.
+llvm::Expected<std::string> emitPTX(ModuleOp module, const PTXOptions &options);
+
+/// Registers the NVVM and LLVM dialect translations in `registry`.
+void registerPTXTranslations(DialectRegistry &registry);
+
+} // namespace mlir::parallax
+
+#endif

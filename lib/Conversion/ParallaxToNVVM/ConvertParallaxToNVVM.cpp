@@ -1,0 +1,1191 @@
+//===- ConvertParallaxToNVVM.cpp - fused tiled programs -> NVVM kernels ---===//
+//
+// One CTA runs one program of the fused tiled `scf.forall`. Tile values live
+// in registers in the layout of the m16n8k16 accumulator (Acc), as packed
+// A-operand registers (AOperand), as row statistics replicated across the
+// four threads of a row (RowVec), or as K/V tiles in shared memory
+// (SmemTile). Each warp owns 16 MMA rows; which tile rows those are is the
+// layout (see Layout). Scalar index arithmetic of the program is cloned as is.
+//
+//===----------------------------------------------------------------------===//
+#include "parallax/Conversion/Passes.h"
+#include "parallax/Conversion/TargetInfo.h"
+#include "parallax/Dialect/Parallax/IR/ParallaxOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <limits>
+#include <variant>
+
+namespace mlir::parallax {
+#define GEN_PASS_DEF_CONVERTPARALLAXTONVVM
+#define GEN_PASS_DEF_PARALLAXCHECKRESOURCES
+#include "parallax/Conversion/Passes.h.inc"
+} // namespace mlir::parallax
+
+using namespace mlir;
+using namespace mlir::parallax;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Program analysis shared by the resource check and the lowering
+//===----------------------------------------------------------------------===//
+
+/// The shape facts of one fused tiled program.
+struct ProgramInfo {
+  scf::ForallOp forall;
+  scf::ForOp loop;
+  bool parallax = false; ///< Q and R stacked: 8 query rows per warp
+  int64_t rows = 0;      ///< query-tile rows (all packed heads)
+  int64_t headDim = 0, blockN = 0, warps = 0;
+  Type elt;              ///< bf16 or f16
+  SmallVector<TileLoadOp> loopLoads; ///< K/V tiles, in order
+
+  int64_t eltBytes() const { return elt.getIntOrFloatBitWidth() / 8; }
+  /// Shared-memory row stride: 16 bytes of padding keep the 8 row addresses of
+  /// an ldmatrix on 8 distinct 4-bank groups for every head dim.
+  int64_t smemStride() const { return headDim * eltBytes() + 16; }
+  int64_t tileBytes() const { return blockN * smemStride(); }
+  int64_t sharedBytes(int64_t stages) const {
+    return stages * static_cast<int64_t>(loopLoads.size()) * tileBytes();
+  }
+  /// Registers per thread held across the loop and in one iteration.
+  int64_t registerEstimate() const {
+    int64_t aRegs = headDim / 16 * 4;  // Q (and R) A operand, packed
+    int64_t sRegs = blockN / 8 * 4;    // S accumulators (f32)
+    int64_t oRegs = headDim / 8 * 4;   // O (or [O1;O2]) accumulators
+    return aRegs + sRegs + oRegs + 40; // row stats, addresses, temporaries
+  }
+};
+
+FailureOr<ProgramInfo> analyze(func::FuncOp func) {
+  ProgramInfo info;
+  func.walk([&](scf::ForallOp f) { info.forall = f; });
+  if (!info.forall)
+    return func.emitError() << "no tiled program: run parallax-tile-attention "
+                               "before the GPU lowering";
+  int loops = 0;
+  info.forall.getBody()->walk([&](scf::ForOp l) {
+    info.loop = l;
+    ++loops;
+  });
+  if (loops != 1)
+    return info.forall.emitError()
+           << "expected one K/V loop in the program, found " << loops;
+  if (auto tiling = info.forall->getAttrOfType<DictionaryAttr>("parallax.tiling"))
+    if (auto w = tiling.getAs<IntegerAttr>("num_warps"))
+      info.warps = w.getInt();
+  if (info.warps <= 0)
+    return info.forall.emitError()
+           << "missing parallax.tiling num_warps: the program must come from "
+              "parallax-tile-attention";
+  bool unfusedParallax = false;
+  info.loop.getBody()->walk([&](Operation *op) {
+    if (auto load = dyn_cast<TileLoadOp>(op))
+      info.loopLoads.push_back(load);
+    if (auto dot = dyn_cast<TileDotOp>(op); dot && dot.getTransposeB()) {
+      auto a = dot.getA().getType();
+      info.headDim = a.getDimSize(1);
+      info.blockN = dot.getType().getDimSize(1);
+      info.elt = a.getElementType();
+      info.parallax = static_cast<bool>(dot.getA().getDefiningOp<TileStackOp>());
+      info.rows = info.parallax ? a.getDimSize(0) / 2 : a.getDimSize(0);
+    }
+  });
+  int64_t dots = 0;
+  info.loop.getBody()->walk([&](TileDotOp) { ++dots; });
+  int64_t steps = 0;
+  info.loop.getBody()->walk([&](SoftmaxStepOp) { ++steps; });
+  unfusedParallax = dots > 2 || steps > 1 || info.loopLoads.size() > 2;
+  if (unfusedParallax)
+    return info.loop.emitError()
+           << "the GPU lowering needs the fused form (one [Q;R]K^T product, one "
+              "softmax step, one [P1;P2]V product): run parallax-fuse first "
+              "(found "
+           << dots << " products, " << steps << " softmax steps, "
+           << info.loopLoads.size() << " K/V loads per iteration)";
+  if (!info.elt || !(info.elt.isBF16() || info.elt.isF16()))
+    return info.loop.emitError()
+           << "the GPU lowering supports bf16 and f16 operands, got "
+           << info.elt;
+  return info;
+}
+
+LogicalResult checkShapeRules(const ProgramInfo &p, Operation *at) {
+  int64_t perWarp = p.parallax ? 8 : 16;
+  if (p.rows != perWarp * p.warps)
+    return at->emitError() << "query tile of " << p.rows << " rows does not "
+                              "match "
+                           << p.warps << " warps x " << perWarp
+                           << " rows per warp ("
+                           << (p.parallax ? "Parallax: 8 query rows + 8 probe rows"
+                                          : "softmax: 16 query rows")
+                           << "); choose block-m x packed heads = "
+                           << perWarp * p.warps;
+  if (p.headDim % 16 || p.headDim > 256)
+    return at->emitError() << "head dim " << p.headDim
+                           << " is not supported on the GPU: it must be a "
+                              "multiple of 16 up to 256";
+  if (p.blockN % 16)
+    return at->emitError() << "block-n " << p.blockN
+                           << " must be a multiple of 16 on the GPU";
+  return success();
+}
+
+LogicalResult checkResources(const ProgramInfo &p, const TargetInfo &t,
+                             int64_t stages, Operation *at) {
+  int64_t smem = p.sharedBytes(stages);
+  if (smem > t.maxSharedBytes)
+    return at->emitError()
+           << "needs " << smem << " bytes of shared memory (" << stages
+           << " stages x " << p.loopLoads.size() << " tiles of " << p.blockN
+           << " x " << p.headDim << " x " << p.eltBytes()
+           << " bytes, rows padded by 16 bytes) but " << t.chip << " allows "
+           << t.maxSharedBytes << " per block; lower block-n or num-stages";
+  int64_t regs = p.registerEstimate();
+  if (regs > t.maxRegistersPerThread)
+    return at->emitError()
+           << "needs about " << regs << " registers per thread (head dim "
+           << p.headDim << ", block-n " << p.blockN << ") but " << t.chip
+           << " has " << t.maxRegistersPerThread << "; lower block-n";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Register fragments
+//===----------------------------------------------------------------------===//
+
+/// Which tile rows a warp's 16 MMA rows hold. g = lane / 4.
+///   R16:      rows 16w + 8h + g            (softmax)
+///   R8:       rows 8w + g, one half         (Parallax S1, P1, O1, ...)
+///   Stacked8: half h is row 8w + g of part h of a [top; bottom] stack
+enum class Layout { R16, R8, Stacked8 };
+
+int halvesOf(Layout l) { return l == Layout::R8 ? 1 : 2; }
+
+struct Acc {
+  Layout layout;
+  int64_t cols;
+  Type elt; ///< f32, or the 16-bit type a truncf asked for (rounded on use)
+  SmallVector<Value> v; ///< [half][cols / 8][2]
+  Value &at(int h, int64_t j, int e) { return v[(h * (cols / 8) + j) * 2 + e]; }
+};
+struct RowVec {
+  Layout layout;
+  SmallVector<Value> v; ///< one per half
+};
+struct AOperand {
+  Layout layout;
+  int64_t k;
+  SmallVector<Value> regs; ///< [half][k / 16][lo, hi] packed pairs (i32)
+  Value at(int h, int64_t t, int hi) const {
+    return regs[(h * (k / 16) + t) * 2 + hi];
+  }
+};
+struct SmemTile {
+  Value base; ///< !llvm.ptr<3>
+};
+struct Splat {
+  double value;
+};
+struct StoreView {
+  Acc tile;
+  Value validRows; ///< index
+  int64_t rowsPerHead;
+};
+using Frag = std::variant<Acc, RowVec, AOperand, SmemTile, Splat, StoreView>;
+
+class KernelBuilder {
+public:
+  KernelBuilder(func::FuncOp func, ProgramInfo info, const TargetInfo &target,
+                int64_t stages)
+      : func(func), p(std::move(info)), target(target), stages(stages),
+        b(func.getContext()), loc(func.getLoc()) {}
+
+  FailureOr<LLVM::LLVMFuncOp> build(Value smemGlobalAddr);
+
+private:
+  // Types and constants.
+  Type i32() { return b.getI32Type(); }
+  Type i64() { return b.getI64Type(); }
+  Type f32() { return b.getF32Type(); }
+  Value c64(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 64); }
+  Value c32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
+  Value cf(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value toI64(Value v) {
+    if (v.getType().isInteger(64))
+      return v;
+    if (v.getType().isIndex())
+      return arith::IndexCastOp::create(b, loc, i64(), v);
+    return arith::ExtSIOp::create(b, loc, i64(), v);
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value addc(Value x, int64_t y) { return y ? add(x, c64(y)) : x; }
+  Value mulc(Value x, int64_t y) { return y == 1 ? x : mul(x, c64(y)); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
+  }
+  Value sel(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value gep(Value ptr, Value byteOffset) {
+    return LLVM::GEPOp::create(b, loc, ptr.getType(), b.getI8Type(), ptr,
+                               ValueRange{byteOffset});
+  }
+  Value exp2(Value x) { return LLVM::Exp2Op::create(b, loc, x); }
+  Value fmax(Value x, Value y) { return arith::MaxNumFOp::create(b, loc, x, y); }
+  Value shflXor(Value x, int offset) {
+    return NVVM::ShflOp::create(b, loc, f32(), c32(-1), x, c32(offset),
+                                c32(0x1f), NVVM::ShflKind::bfly, UnitAttr());
+  }
+  Value quadSum(Value x) {
+    Value s = arith::AddFOp::create(b, loc, x, shflXor(x, 1));
+    return arith::AddFOp::create(b, loc, s, shflXor(s, 2));
+  }
+  /// Two f32 -> one packed register of the operand type (round to nearest).
+  Value pack(Value lo, Value hi) {
+    auto vt = VectorType::get({2}, p.elt);
+    Value v = LLVM::PoisonOp::create(b, loc, vt);
+    v = LLVM::InsertElementOp::create(
+        b, loc, v, arith::TruncFOp::create(b, loc, p.elt, lo), c32(0));
+    v = LLVM::InsertElementOp::create(
+        b, loc, v, arith::TruncFOp::create(b, loc, p.elt, hi), c32(1));
+    return LLVM::BitcastOp::create(b, loc, i32(), v);
+  }
+  Value asOperand(Value packed) {
+    if (p.elt.isBF16())
+      return packed; // NVVM takes bf16 pairs as i32
+    return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, p.elt), packed);
+  }
+
+  Layout layoutForRows(int64_t rows, Operation *at);
+  Value tileRow(Layout l, int h);
+  Acc splatAcc(Layout l, int64_t cols, double value);
+  RowVec splatRow(Layout l, double value);
+
+  /// Dimension `d` of tensor argument `t` as i64 (static or a parameter).
+  Value dimOf(Value t, int64_t d) {
+    auto type = cast<RankedTensorType>(t.getType());
+    if (!type.isDynamicDim(d))
+      return c64(type.getDimSize(d));
+    return dynDims.at({t, d});
+  }
+  /// Scalars of the program (index math, dims, sequence lengths).
+  Value scalar(Value v);
+  Value scalarWith(Value v, Value oldIv, Value newIv);
+
+  LogicalResult lowerBlock(Block &block, scf::ForOp loop);
+  LogicalResult lowerOp(Operation *op);
+  LogicalResult lowerLoop(scf::ForOp loop);
+  LogicalResult lowerStore(tensor::ParallelInsertSliceOp op);
+
+  void loadAOperand(TileLoadOp op);
+  void copyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst);
+  Acc dotQK(const AOperand &a, Value kBase);
+  Acc dotPV(const Acc &pTile, Value vBase, Acc acc);
+  std::array<Value, 4> mma(std::array<Value, 4> a, std::array<Value, 2> bReg,
+                           std::array<Value, 4> c);
+  std::array<Value, 4> ldmatrix4(Value ptr, bool trans);
+
+  /// The fragment of `v`; splat constants (often hoisted out of the
+  /// program by canonicalization) are taken on first use.
+  Frag &fragOf(Value v) {
+    auto it = frags.find(v);
+    if (it != frags.end())
+      return it->second;
+    DenseElementsAttr dense;
+    if (matchPattern(v, m_Constant(&dense)) && dense.isSplat())
+      return frags[v] = Splat{dense.getSplatValue<APFloat>().convertToDouble()};
+    llvm::report_fatal_error("GPU lowering: tile value has no fragment");
+  }
+  template <typename T> T &get(Value v) { return std::get<T>(fragOf(v)); }
+  Acc materializeAcc(Value v, Layout l, int64_t cols);
+  RowVec materializeRow(Value v, Layout l);
+
+  func::FuncOp func;
+  ProgramInfo p;
+  const TargetInfo &target;
+  int64_t stages;
+  OpBuilder b;
+  Location loc;
+
+  LLVM::LLVMFuncOp kernel;
+  DenseMap<Value, Value> argPtr;                       // func arg -> ptr<1>
+  DenseMap<std::pair<Value, int64_t>, Value> dynDims;  // (arg, dim) -> i64
+  Value outPtr, smem, lane, warp, g, c;
+  IRMapping scalars;
+  DenseMap<Value, Frag> frags;
+  DenseMap<Operation *, unsigned> loadSlot;
+  Operation *entryMarker = nullptr, *loopMarker = nullptr;
+};
+
+Layout KernelBuilder::layoutForRows(int64_t rows, Operation *at) {
+  if (p.parallax)
+    return rows == 8 * p.warps ? Layout::R8 : Layout::Stacked8;
+  (void)at;
+  return Layout::R16;
+}
+
+Value KernelBuilder::tileRow(Layout l, int h) {
+  switch (l) {
+  case Layout::R16:
+    return add(mulc(warp, 16), addc(g, 8 * h));
+  case Layout::R8:
+    return add(mulc(warp, 8), g);
+  case Layout::Stacked8:
+    return add(mulc(warp, 8), g); // row within part h
+  }
+  llvm_unreachable("layout");
+}
+
+Acc KernelBuilder::splatAcc(Layout l, int64_t cols, double value) {
+  Acc a{l, cols, f32(), {}};
+  Value s = cf(value);
+  a.v.assign(halvesOf(l) * (cols / 8) * 2, s);
+  return a;
+}
+
+RowVec KernelBuilder::splatRow(Layout l, double value) {
+  RowVec r{l, {}};
+  r.v.assign(halvesOf(l), cf(value));
+  return r;
+}
+
+Acc KernelBuilder::materializeAcc(Value v, Layout l, int64_t cols) {
+  Frag &f = fragOf(v);
+  if (auto *s = std::get_if<Splat>(&f))
+    return splatAcc(l, cols, s->value);
+  return std::get<Acc>(f);
+}
+
+RowVec KernelBuilder::materializeRow(Value v, Layout l) {
+  Frag &f = fragOf(v);
+  if (auto *s = std::get_if<Splat>(&f))
+    return splatRow(l, s->value);
+  return std::get<RowVec>(f);
+}
+
+Value KernelBuilder::scalar(Value v) {
+  if (Value m = scalars.lookupOrNull(v))
+    return m;
+  Operation *def = v.getDefiningOp();
+  // Clone where every later use is dominated: program-level scalars at the
+  // kernel entry, loop-body scalars at the top of the new loop's body.
+  OpBuilder::InsertionGuard guard(b);
+  if (def && p.loop->isAncestor(def)) {
+    if (loopMarker)
+      b.setInsertionPoint(loopMarker);
+  } else if (entryMarker && b.getInsertionBlock() != entryMarker->getBlock()) {
+    b.setInsertionPoint(entryMarker);
+  }
+  if (!def)
+    llvm::report_fatal_error("GPU lowering: unmapped block argument of " +
+                             llvm::Twine(cast<BlockArgument>(v).getOwner()->getParentOp()->getName().getStringRef()) + " #" + llvm::Twine(cast<BlockArgument>(v).getArgNumber()) + " mapped=" + llvm::Twine(scalars.getValueMap().size()));
+  if (auto dim = dyn_cast<tensor::DimOp>(def)) {
+    auto type = cast<RankedTensorType>(dim.getSource().getType());
+    int64_t idx = *dim.getConstantIndex();
+    Value r;
+    if (!type.isDynamicDim(idx))
+      r = arith::ConstantIndexOp::create(b, loc, type.getDimSize(idx));
+    else
+      r = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                     dimOf(dim.getSource(), idx));
+    scalars.map(v, r);
+    return r;
+  }
+  if (auto ex = dyn_cast<tensor::ExtractOp>(def)) {
+    // seq_lens[b]: a 32-bit load.
+    Value idx = toI64(scalar(ex.getIndices()[0]));
+    Value ptr = gep(argPtr.at(ex.getTensor()), mulc(idx, 4));
+    Value r = LLVM::LoadOp::create(b, loc, i32(), ptr);
+    scalars.map(v, r);
+    return r;
+  }
+  for (Value operand : def->getOperands())
+    scalar(operand);
+  Operation *clone = b.clone(*def, scalars);
+  return clone->getResult(cast<OpResult>(v).getResultNumber());
+}
+
+Value KernelBuilder::scalarWith(Value v, Value oldIv, Value newIv) {
+  IRMapping saved = scalars;
+  scalars.map(oldIv, newIv);
+  // Forget clones that depend on the induction variable.
+  std::function<void(Value)> drop = [&](Value x) {
+    Operation *d = x.getDefiningOp();
+    if (!d || !d->getParentOfType<scf::ForOp>())
+      return;
+    scalars.erase(x);
+    for (Value o : d->getOperands())
+      drop(o);
+  };
+  drop(v);
+  // The clones for another iteration belong here, not at the loop top.
+  Operation *savedMarker = loopMarker;
+  loopMarker = nullptr;
+  Value r = scalar(v);
+  loopMarker = savedMarker;
+  scalars = saved;
+  return r;
+}
+
+void KernelBuilder::loadAOperand(TileLoadOp op) {
+  auto type = op.getType();
+  int64_t rows = type.getDimSize(0), d = type.getDimSize(1);
+  Layout l = layoutForRows(rows, op);
+  AOperand a{l == Layout::Stacked8 ? Layout::R16 : l, d, {}};
+  auto srcType = cast<RankedTensorType>(op.getSource().getType());
+  Value bIdx = toI64(scalar(op.getBatch()));
+  Value head0 = toI64(scalar(op.getHead()));
+  Value row0 = toI64(scalar(op.getRow()));
+  Value srcLen = dimOf(op.getSource(), 2);
+  Value len = op.getLimit() ? toI64(scalar(op.getLimit())) : srcLen;
+  int64_t rowsPerHead = op.getRows();
+  Value base = argPtr.at(op.getSource());
+  int64_t eb = p.eltBytes();
+  for (int h = 0; h < halvesOf(a.layout); ++h) {
+    Value r = tileRow(a.layout, h);
+    Value gHead = arith::DivSIOp::create(b, loc, r, c64(rowsPerHead));
+    Value i = arith::RemSIOp::create(b, loc, r, c64(rowsPerHead));
+    Value row = add(row0, i);
+    Value valid = lt(row, len);
+    Value safeRow = sel(valid, row, c64(0));
+    Value head = add(head0, gHead);
+    Value rowBase = mulc(add(mul(add(mulc(bIdx, srcType.getDimSize(1)), head), srcLen), safeRow), d);
+    for (int64_t t = 0; t < d / 16; ++t)
+      for (int hi = 0; hi < 2; ++hi) {
+        Value col = addc(mulc(c, 2), 16 * t + 8 * hi);
+        Value ptr = gep(base, mulc(add(rowBase, col), eb));
+        Value x = LLVM::LoadOp::create(b, loc, i32(), ptr, /*alignment=*/4);
+        a.regs.push_back(sel(valid, x, c32(0)));
+      }
+  }
+  frags[op.getResult()] = a;
+}
+
+void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
+                                   Value dst) {
+  auto srcType = cast<RankedTensorType>(op.getSource().getType());
+  int64_t rows = op.getRows(), d = p.headDim, eb = p.eltBytes();
+  auto s = [&](Value v) { return toI64(oldIv ? scalarWith(v, oldIv, iv) : scalar(v)); };
+  Value bIdx = s(op.getBatch()), head = s(op.getHead()), row0 = s(op.getRow());
+  Value srcLen = dimOf(op.getSource(), 2);
+  Value limit = op.getLimit() ? s(op.getLimit()) : srcLen;
+  Value seqBase =
+      mulc(mul(add(mulc(bIdx, srcType.getDimSize(1)), head), srcLen), d);
+  int64_t chunksPerRow = d * eb / 16, total = rows * chunksPerRow;
+  int64_t threads = 32 * p.warps;
+  Value tid = add(mulc(warp, 32), lane);
+  Value src = argPtr.at(op.getSource());
+  for (int64_t it = 0; it * threads < total; ++it) {
+    Value idx = addc(tid, it * threads);
+    auto body = [&]() {
+      Value r = arith::DivSIOp::create(b, loc, idx, c64(chunksPerRow));
+      Value ch = arith::RemSIOp::create(b, loc, idx, c64(chunksPerRow));
+      Value row = add(row0, r);
+      Value valid = lt(row, limit);
+      Value safeRow = sel(valid, row, c64(0));
+      Value srcOff = mulc(add(add(seqBase, mulc(safeRow, d)), mulc(ch, 16 / eb)), eb);
+      Value dstOff = add(mulc(r, p.smemStride()), mulc(ch, 16));
+      // Zero-fill past the sequence: nothing there is ever read.
+      Value size = sel(valid, c32(16), c32(0));
+      NVVM::CpAsyncOp::create(b, loc, gep(dst, dstOff), gep(src, srcOff),
+                              b.getI32IntegerAttr(16),
+                              NVVM::LoadCacheModifierKindAttr::get(
+                                  b.getContext(), NVVM::LoadCacheModifierKind::CG),
+                              size);
+    };
+    if ((it + 1) * threads <= total) {
+      body();
+    } else {
+      auto ifOp = scf::IfOp::create(b, loc, lt(idx, c64(total)), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      body();
+    }
+  }
+}
+
+std::array<Value, 4> KernelBuilder::ldmatrix4(Value ptr, bool trans) {
+  auto structTy = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), {i32(), i32(), i32(), i32()});
+  Value r = NVVM::LdMatrixOp::create(
+      b, loc, structTy, ptr, b.getI32IntegerAttr(4),
+      NVVM::MMALayoutAttr::get(b.getContext(),
+                               trans ? NVVM::MMALayout::col : NVVM::MMALayout::row),
+      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltTypeAttr::get(b.getContext(), NVVM::LdStMatrixEltType::B16));
+  std::array<Value, 4> out;
+  for (int i = 0; i < 4; ++i)
+    out[i] = LLVM::ExtractValueOp::create(b, loc, r, i);
+  return out;
+}
+
+std::array<Value, 4> KernelBuilder::mma(std::array<Value, 4> a,
+                                        std::array<Value, 2> bReg,
+                                        std::array<Value, 4> cAcc) {
+  auto structTy = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), {f32(), f32(), f32(), f32()});
+  NVVM::MMATypes t = p.elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  SmallVector<Value> aOps, bOps;
+  for (Value x : a)
+    aOps.push_back(asOperand(x));
+  for (Value x : bReg)
+    bOps.push_back(asOperand(x));
+  Value r = NVVM::MmaOp::create(
+      b, loc, structTy, aOps, bOps, ValueRange{cAcc[0], cAcc[1], cAcc[2], cAcc[3]},
+      ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{t, t},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+  std::array<Value, 4> out;
+  for (int i = 0; i < 4; ++i)
+    out[i] = LLVM::ExtractValueOp::create(b, loc, r, i);
+  return out;
+}
+
+/// S = A K^T. A has two halves (R16 or Stacked8); K is [blockN, D] in smem.
+Acc KernelBuilder::dotQK(const AOperand &a, Value kBase) {
+  Layout outLayout = p.parallax ? Layout::Stacked8 : Layout::R16;
+  Acc s = splatAcc(outLayout, p.blockN, 0.0);
+  Value m = arith::DivSIOp::create(b, loc, lane, c64(8));
+  Value r = arith::RemSIOp::create(b, loc, lane, c64(8));
+  Value mHalf = arith::DivSIOp::create(b, loc, m, c64(2));
+  Value mOdd = arith::RemSIOp::create(b, loc, m, c64(2));
+  for (int64_t jp = 0; jp < p.blockN / 16; ++jp) {
+    Value row = add(mulc(add(mHalf, c64(2 * jp)), 8), r);
+    for (int64_t t = 0; t < p.headDim / 16; ++t) {
+      Value col = add(mulc(mOdd, 8), c64(16 * t));
+      Value ptr = gep(kBase, add(mulc(row, p.smemStride()), mulc(col, p.eltBytes())));
+      auto kb = ldmatrix4(ptr, /*trans=*/false);
+      std::array<Value, 4> av = {a.at(0, t, 0), a.at(1, t, 0), a.at(0, t, 1),
+                                 a.at(1, t, 1)};
+      for (int q = 0; q < 2; ++q) {
+        int64_t j = 2 * jp + q;
+        auto out = mma(av, {kb[2 * q], kb[2 * q + 1]},
+                       {s.at(0, j, 0), s.at(0, j, 1), s.at(1, j, 0), s.at(1, j, 1)});
+        s.at(0, j, 0) = out[0];
+        s.at(0, j, 1) = out[1];
+        s.at(1, j, 0) = out[2];
+        s.at(1, j, 1) = out[3];
+      }
+    }
+  }
+  return s;
+}
+
+/// O = acc + P V. P is an accumulator tile with two halves; V is [blockN, D].
+Acc KernelBuilder::dotPV(const Acc &pt, Value vBase, Acc o) {
+  Value m = arith::DivSIOp::create(b, loc, lane, c64(8));
+  Value r = arith::RemSIOp::create(b, loc, lane, c64(8));
+  Value mHalf = arith::DivSIOp::create(b, loc, m, c64(2));
+  Value mOdd = arith::RemSIOp::create(b, loc, m, c64(2));
+  Acc pc = pt;
+  auto pv = [&](int h, int64_t j) { return pack(pc.at(h, j, 0), pc.at(h, j, 1)); };
+  for (int64_t t = 0; t < p.blockN / 16; ++t) {
+    std::array<Value, 4> av = {pv(0, 2 * t), pv(1, 2 * t), pv(0, 2 * t + 1),
+                               pv(1, 2 * t + 1)};
+    Value row = add(add(mulc(mOdd, 8), r), c64(16 * t));
+    for (int64_t jp = 0; jp < p.headDim / 16; ++jp) {
+      Value col = mulc(add(mHalf, c64(2 * jp)), 8);
+      Value ptr = gep(vBase, add(mulc(row, p.smemStride()), mulc(col, p.eltBytes())));
+      auto vb = ldmatrix4(ptr, /*trans=*/true);
+      for (int q = 0; q < 2; ++q) {
+        int64_t j = 2 * jp + q;
+        auto out = mma(av, {vb[2 * q], vb[2 * q + 1]},
+                       {o.at(0, j, 0), o.at(0, j, 1), o.at(1, j, 0), o.at(1, j, 1)});
+        o.at(0, j, 0) = out[0];
+        o.at(0, j, 1) = out[1];
+        o.at(1, j, 0) = out[2];
+        o.at(1, j, 1) = out[3];
+      }
+    }
+  }
+  return o;
+}
+
+LogicalResult KernelBuilder::lowerOp(Operation *op) {
+  auto shapeOf = [](Value v) { return cast<RankedTensorType>(v.getType()); };
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<arith::ConstantOp>([&](arith::ConstantOp c) {
+        if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+          if (!dense.isSplat())
+            return failure();
+          frags[c.getResult()] = Splat{
+              dense.getSplatValue<APFloat>().convertToDouble()};
+          return success();
+        }
+        return success(); // scalar constants are cloned on demand
+      })
+      .Case<tensor::EmptyOp>([&](auto) { return success(); })
+      .Case<TileLoadOp>([&](TileLoadOp l) {
+        if (auto it = loadSlot.find(l); it != loadSlot.end())
+          return success(); // K/V: bound by the loop
+        loadAOperand(l);
+        return success();
+      })
+      .Case<TileStackOp>([&](TileStackOp s) {
+        Value top = s.getTop(), bottom = s.getBottom();
+        auto type = shapeOf(s.getResult());
+        if (type.getRank() == 1) {
+          RowVec t = materializeRow(top, Layout::R8),
+                 u = materializeRow(bottom, Layout::R8);
+          frags[s.getResult()] = RowVec{Layout::Stacked8, {t.v[0], u.v[0]}};
+          return success();
+        }
+        if (auto *aTop = std::get_if<AOperand>(&fragOf(top))) {
+          AOperand bot = get<AOperand>(bottom);
+          AOperand st{Layout::Stacked8, aTop->k, {}};
+          st.regs.append(aTop->regs);
+          st.regs.append(bot.regs);
+          frags[s.getResult()] = st;
+          return success();
+        }
+        int64_t cols = type.getDimSize(1);
+        Acc t = materializeAcc(top, Layout::R8, cols),
+            u = materializeAcc(bottom, Layout::R8, cols);
+        Acc st{Layout::Stacked8, cols, t.elt, {}};
+        st.v.append(t.v);
+        st.v.append(u.v);
+        frags[s.getResult()] = st;
+        return success();
+      })
+      .Case<TileUnstackOp>([&](TileUnstackOp u) {
+        Acc x = get<Acc>(u.getInput());
+        int64_t n = x.v.size() / 2;
+        Acc top{Layout::R8, x.cols, x.elt, {x.v.begin(), x.v.begin() + n}};
+        Acc bottom{Layout::R8, x.cols, x.elt, {x.v.begin() + n, x.v.end()}};
+        frags[u.getTop()] = top;
+        frags[u.getBottom()] = bottom;
+        return success();
+      })
+      .Case<TileDotOp>([&](TileDotOp d) {
+        if (d.getTransposeB()) {
+          frags[d.getResult()] =
+              dotQK(get<AOperand>(d.getA()), get<SmemTile>(d.getB()).base);
+          return success();
+        }
+        auto type = shapeOf(d.getResult());
+        Layout l = layoutForRows(type.getDimSize(0), d);
+        Acc acc = d.getAcc() ? materializeAcc(d.getAcc(), l, type.getDimSize(1))
+                             : splatAcc(l, type.getDimSize(1), 0.0);
+        Acc pt = get<Acc>(d.getA());
+        frags[d.getResult()] = dotPV(pt, get<SmemTile>(d.getB()).base, acc);
+        return success();
+      })
+      .Case<TileMaskOp>([&](TileMaskOp mk) {
+        Acc s = get<Acc>(mk.getLogits());
+        Value row0 = toI64(scalar(mk.getRow())), col0 = toI64(scalar(mk.getCol()));
+        Value lq = toI64(scalar(mk.getLq())), lk = toI64(scalar(mk.getLk()));
+        Value diag0 = add(arith::SubIOp::create(b, loc, lk, lq), row0);
+        Value scale = arith::ConstantOp::create(b, loc, mk.getScaleAttr());
+        Value negInf = cf(-std::numeric_limits<double>::infinity());
+        for (int h = 0; h < halvesOf(s.layout); ++h) {
+          Value r = tileRow(s.layout, h);
+          Value diag = add(diag0, arith::RemSIOp::create(
+                                      b, loc, r, c64(mk.getRowsPerHead())));
+          for (int64_t j = 0; j < s.cols / 8; ++j)
+            for (int e = 0; e < 2; ++e) {
+              Value key = add(col0, addc(mulc(c, 2), 8 * j + e));
+              Value vis = lt(key, lk);
+              if (mk.getCausal())
+                vis = arith::AndIOp::create(
+                    b, loc, vis,
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, key, diag));
+              if (IntegerAttr w = mk.getWindowAttr())
+                vis = arith::AndIOp::create(
+                    b, loc, vis,
+                    arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, key,
+                                          addc(diag, -w.getInt())));
+              Value x = arith::MulFOp::create(b, loc, s.at(h, j, e), scale);
+              s.at(h, j, e) = sel(vis, x, negInf);
+            }
+        }
+        frags[mk.getResult()] = s;
+        return success();
+      })
+      .Case<SoftmaxStepOp>([&](SoftmaxStepOp st) {
+        Acc s = get<Acc>(st.getLogits());
+        RowVec m = materializeRow(st.getMax(), s.layout);
+        RowVec mNew{s.layout, {}}, alpha{s.layout, {}};
+        Value negInf = cf(-std::numeric_limits<double>::infinity());
+        for (int h = 0; h < halvesOf(s.layout); ++h) {
+          Value mx = negInf;
+          for (int64_t j = 0; j < s.cols / 8; ++j)
+            for (int e = 0; e < 2; ++e)
+              mx = fmax(mx, s.at(h, j, e));
+          Value x1 = fmax(mx, shflXor(mx, 1));
+          mx = fmax(x1, shflXor(x1, 2));
+          Value mn = fmax(m.v[h], mx);
+          // A row that saw no key keeps -inf: subtract 0 instead (no NaN).
+          Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mn, negInf);
+          Value safe = sel(isInf, cf(0), mn);
+          mNew.v.push_back(mn);
+          alpha.v.push_back(exp2(arith::SubFOp::create(b, loc, m.v[h], safe)));
+          for (int64_t j = 0; j < s.cols / 8; ++j)
+            for (int e = 0; e < 2; ++e)
+              s.at(h, j, e) = exp2(arith::SubFOp::create(b, loc, s.at(h, j, e), safe));
+        }
+        frags[st.getNewMax()] = mNew;
+        frags[st.getAlpha()] = alpha;
+        frags[st.getProbs()] = s;
+        return success();
+      })
+      .Case<TileRescaleOp>([&](TileRescaleOp rs) {
+        auto type = shapeOf(rs.getInput());
+        Layout l = layoutForRows(type.getDimSize(0), rs);
+        RowVec alpha = materializeRow(rs.getAlpha(), l);
+        if (type.getRank() == 1) {
+          RowVec x = materializeRow(rs.getInput(), l);
+          for (size_t h = 0; h < x.v.size(); ++h)
+            x.v[h] = arith::MulFOp::create(b, loc, x.v[h], alpha.v[h]);
+          frags[rs.getResult()] = x;
+          return success();
+        }
+        Acc x = materializeAcc(rs.getInput(), l, type.getDimSize(1));
+        for (int h = 0; h < halvesOf(l); ++h)
+          for (int64_t j = 0; j < x.cols / 8; ++j)
+            for (int e = 0; e < 2; ++e)
+              x.at(h, j, e) = arith::MulFOp::create(b, loc, x.at(h, j, e), alpha.v[h]);
+        frags[rs.getResult()] = x;
+        return success();
+      })
+      .Case<TileRowSumOp>([&](TileRowSumOp rsum) {
+        Acc x = get<Acc>(rsum.getInput());
+        RowVec acc = materializeRow(rsum.getAcc(), x.layout);
+        for (int h = 0; h < halvesOf(x.layout); ++h) {
+          Value sum = cf(0);
+          for (int64_t j = 0; j < x.cols / 8; ++j)
+            for (int e = 0; e < 2; ++e)
+              sum = arith::AddFOp::create(b, loc, sum, x.at(h, j, e));
+          acc.v[h] = arith::AddFOp::create(b, loc, acc.v[h], quadSum(sum));
+        }
+        frags[rsum.getResult()] = acc;
+        return success();
+      })
+      .Case<arith::MulFOp>([&](arith::MulFOp mulOp) {
+        if (!isa<RankedTensorType>(mulOp.getType()))
+          return success();
+        Acc x = get<Acc>(mulOp.getLhs()), y = get<Acc>(mulOp.getRhs());
+        for (size_t i = 0; i < x.v.size(); ++i)
+          x.v[i] = arith::MulFOp::create(b, loc, x.v[i], y.v[i]);
+        frags[mulOp.getResult()] = x;
+        return success();
+      })
+      .Case<arith::TruncFOp>([&](arith::TruncFOp tr) {
+        if (!isa<RankedTensorType>(tr.getType()))
+          return success();
+        Acc x = get<Acc>(tr.getIn());
+        x.elt = p.elt; // rounded when packed into an operand
+        frags[tr.getResult()] = x;
+        return success();
+      })
+      .Case<FinalizeOp>([&](FinalizeOp fin) {
+        auto type = shapeOf(fin.getO1());
+        Layout l = layoutForRows(type.getDimSize(0), fin);
+        Acc o1 = get<Acc>(fin.getO1());
+        RowVec d1 = materializeRow(fin.getD1(), l);
+        Acc out = o1;
+        out.elt = fin.getType().getElementType();
+        for (int h = 0; h < halvesOf(l); ++h) {
+          Value zero = cf(0);
+          Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, d1.v[h], zero);
+          Value inv = sel(empty, zero, arith::DivFOp::create(b, loc, cf(1), d1.v[h]));
+          Value w, o2inv;
+          if (fin.getO2()) {
+            RowVec d2 = materializeRow(fin.getD2(), l);
+            w = arith::AddFOp::create(b, loc, cf(1), arith::MulFOp::create(b, loc, d2.v[h], inv));
+          }
+          for (int64_t j = 0; j < out.cols / 8; ++j)
+            for (int e = 0; e < 2; ++e) {
+              Value o = arith::MulFOp::create(b, loc, o1.at(h, j, e), inv);
+              if (fin.getO2()) {
+                Acc o2 = get<Acc>(fin.getO2());
+                o = arith::SubFOp::create(
+                    b, loc, arith::MulFOp::create(b, loc, o, w),
+                    arith::MulFOp::create(b, loc, o2.at(h, j, e), inv));
+              }
+              out.at(h, j, e) = o;
+            }
+        }
+        frags[fin.getResult()] = out;
+        return success();
+      })
+      .Case<tensor::ExpandShapeOp>([&](tensor::ExpandShapeOp ex) {
+        auto type = shapeOf(ex.getResult());
+        frags[ex.getResult()] =
+            StoreView{get<Acc>(ex.getSrc()), Value(), type.getDimSize(1)};
+        return success();
+      })
+      .Case<tensor::ExtractSliceOp>([&](tensor::ExtractSliceOp sl) {
+        StoreView v = get<StoreView>(sl.getSource());
+        auto sizes = sl.getMixedSizes();
+        if (auto val = dyn_cast<Value>(sizes[1]))
+          v.validRows = scalar(val);
+        else
+          v.validRows = arith::ConstantIndexOp::create(
+              b, loc, cast<IntegerAttr>(cast<Attribute>(sizes[1])).getInt());
+        frags[sl.getResult()] = v;
+        return success();
+      })
+      .Case<scf::ForOp>([&](scf::ForOp f) { return lowerLoop(f); })
+      .Case<scf::InParallelOp>([&](scf::InParallelOp ip) {
+        for (Operation &o : ip.getRegion().front())
+          if (auto ins = dyn_cast<tensor::ParallelInsertSliceOp>(o))
+            if (failed(lowerStore(ins)))
+              return failure();
+        return success();
+      })
+      .Default([&](Operation *o) -> LogicalResult {
+        // Scalar program arithmetic is cloned on demand.
+        if (llvm::none_of(o->getResultTypes(),
+                          [](Type t) { return isa<RankedTensorType>(t); }))
+          return success();
+        return o->emitError() << "the GPU lowering does not handle this op";
+      });
+}
+
+LogicalResult KernelBuilder::lowerStore(tensor::ParallelInsertSliceOp op) {
+  StoreView v = get<StoreView>(op.getSource());
+  auto dstType = cast<RankedTensorType>(op.getDest().getType());
+  auto offsets = op.getMixedOffsets();
+  auto idx = [&](OpFoldResult f) -> Value {
+    if (auto val = dyn_cast<Value>(f))
+      return toI64(scalar(val));
+    return c64(cast<IntegerAttr>(cast<Attribute>(f)).getInt());
+  };
+  Value bIdx = idx(offsets[0]), head0 = idx(offsets[1]), row0 = idx(offsets[2]);
+  Value lq = dimOf(func.getArgument(0), 2);
+  Value valid = toI64(v.validRows);
+  int64_t d = dstType.getDimSize(3), eb = p.eltBytes();
+  Acc &o = v.tile;
+  for (int h = 0; h < halvesOf(o.layout); ++h) {
+    Value r = tileRow(o.layout, h);
+    Value gHead = arith::DivSIOp::create(b, loc, r, c64(v.rowsPerHead));
+    Value i = arith::RemSIOp::create(b, loc, r, c64(v.rowsPerHead));
+    Value rowBase = mulc(add(mul(add(mulc(bIdx, dstType.getDimSize(1)),
+                                     add(head0, gHead)), lq), add(row0, i)), d);
+    auto ifOp = scf::IfOp::create(b, loc, lt(i, valid), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (int64_t j = 0; j < d / 8; ++j) {
+      Value col = addc(mulc(c, 2), 8 * j);
+      Value ptr = gep(outPtr, mulc(add(rowBase, col), eb));
+      LLVM::StoreOp::create(b, loc, pack(o.at(h, j, 0), o.at(h, j, 1)), ptr, 4);
+    }
+  }
+  return success();
+}
+
+LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
+  // Flatten loop-carried tiles into f32 registers.
+  struct Carried {
+    bool isRow;
+    Layout layout;
+    int64_t cols;
+    size_t first, count;
+  };
+  SmallVector<Carried> carried;
+  SmallVector<Value> flatInits;
+  for (Value init : loop.getInitArgs()) {
+    auto type = cast<RankedTensorType>(init.getType());
+    Layout l = layoutForRows(type.getDimSize(0), loop);
+    if (type.getRank() == 1) {
+      RowVec r = materializeRow(init, l);
+      carried.push_back({true, l, 0, flatInits.size(), r.v.size()});
+      flatInits.append(r.v);
+    } else {
+      Acc a = materializeAcc(init, l, type.getDimSize(1));
+      carried.push_back({false, l, a.cols, flatInits.size(), a.v.size()});
+      flatInits.append(a.v);
+    }
+  }
+  Value lb = scalar(loop.getLowerBound()), ub = scalar(loop.getUpperBound());
+  Value oldIv = loop.getInductionVar();
+  int64_t numLoads = p.loopLoads.size();
+  auto stageBase = [&](Value stage, unsigned slot) {
+    Value off = mulc(add(mulc(stage, numLoads), c64(slot)), p.tileBytes());
+    return gep(smem, off);
+  };
+  auto issue = [&](Value ivIndex, Value stage) {
+    for (TileLoadOp l : p.loopLoads)
+      copyTileToSmem(l, oldIv, ivIndex, stageBase(stage, loadSlot.at(l)));
+  };
+  bool prefetch = stages >= 2;
+  if (prefetch) {
+    auto ifOp = scf::IfOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lb, ub), false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      issue(lb, c64(0));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  }
+
+  auto newLoop = scf::ForOp::create(b, loc, lb, ub, scalar(loop.getStep()), flatInits);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(newLoop.getBody());
+  Value iv = newLoop.getInductionVar();
+  scalars.map(oldIv, iv);
+  loopMarker = c64(0).getDefiningOp();
+  Value rel = toI64(arith::SubIOp::create(b, loc, iv, lb));
+  Value stage = prefetch ? arith::RemSIOp::create(b, loc, rel, c64(2)).getResult() : c64(0);
+  if (prefetch) {
+    Value next = arith::AddIOp::create(b, loc, iv, arith::ConstantIndexOp::create(b, loc, 1));
+    auto ifOp = scf::IfOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, next, ub), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      issue(next, arith::SubIOp::create(b, loc, c64(1), stage));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(1));
+  } else {
+    issue(iv, c64(0));
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(0));
+  }
+  NVVM::Barrier0Op::create(b, loc);
+  for (TileLoadOp l : p.loopLoads)
+    frags[l.getResult()] = SmemTile{stageBase(stage, loadSlot.at(l))};
+
+  // Unflatten the iter_args.
+  ValueRange args = newLoop.getRegionIterArgs();
+  for (auto [k, arg] : llvm::enumerate(loop.getRegionIterArgs())) {
+    Carried &cd = carried[k];
+    SmallVector<Value> regs(args.begin() + cd.first,
+                            args.begin() + cd.first + cd.count);
+    if (cd.isRow)
+      frags[arg] = RowVec{cd.layout, regs};
+    else
+      frags[arg] = Acc{cd.layout, cd.cols, f32(), regs};
+  }
+  for (Operation &op : loop.getBody()->without_terminator())
+    if (failed(lowerOp(&op)))
+      return failure();
+  // Every warp is done with this stage before the next prefetch reuses it.
+  NVVM::Barrier0Op::create(b, loc);
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  SmallVector<Value> flatYield;
+  for (auto [k, v] : llvm::enumerate(yield.getOperands())) {
+    Carried &cd = carried[k];
+    if (cd.isRow)
+      flatYield.append(materializeRow(v, cd.layout).v);
+    else
+      flatYield.append(materializeAcc(v, cd.layout, cd.cols).v);
+  }
+  scf::YieldOp::create(b, loc, flatYield);
+  scalars.erase(oldIv);
+  loopMarker = nullptr;
+
+  b.setInsertionPointAfter(newLoop);
+  for (auto [k, res] : llvm::enumerate(loop.getResults())) {
+    Carried &cd = carried[k];
+    SmallVector<Value> regs(newLoop.getResults().begin() + cd.first,
+                            newLoop.getResults().begin() + cd.first + cd.count);
+    if (cd.isRow)
+      frags[res] = RowVec{cd.layout, regs};
+    else
+      frags[res] = Acc{cd.layout, cd.cols, f32(), regs};
+  }
+  return success();
+}
+
+FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build(Value) {
+  MLIRContext *ctx = func.getContext();
+  auto ptrG = LLVM::LLVMPointerType::get(ctx, 1);
+  SmallVector<Type> params;
+  SmallVector<Attribute> paramNames;
+  auto argNames = func->getAttrOfType<ArrayAttr>("parallax.arg_names");
+  auto nameOf = [&](unsigned i) -> std::string {
+    if (argNames && i < argNames.size())
+      return cast<StringAttr>(argNames[i]).str();
+    return "arg" + std::to_string(i);
+  };
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    params.push_back(ptrG);
+    paramNames.push_back(b.getStringAttr(nameOf(i)));
+  }
+  params.push_back(ptrG);
+  paramNames.push_back(b.getStringAttr("out"));
+  SmallVector<std::pair<unsigned, int64_t>> dyn;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto t = cast<RankedTensorType>(func.getArgument(i).getType());
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (t.isDynamicDim(d)) {
+        dyn.push_back({i, d});
+        params.push_back(i64());
+        paramNames.push_back(b.getStringAttr(nameOf(i) + ".dim" + std::to_string(d)));
+      }
+  }
+  b.setInsertionPoint(func);
+  auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), params);
+  kernel = LLVM::LLVMFuncOp::create(b, loc, func.getSymName(), fnType);
+  kernel->setAttr("nvvm.kernel", b.getUnitAttr());
+  int64_t threads = 32 * p.warps;
+  kernel->setAttr("nvvm.maxntid", b.getDenseI32ArrayAttr({(int32_t)threads, 1, 1}));
+  kernel->setAttr("parallax.param_names", b.getArrayAttr(paramNames));
+  kernel->setAttr("parallax.block", b.getI64ArrayAttr({threads, 1, 1}));
+  kernel->setAttr("parallax.shared_bytes", b.getI64IntegerAttr(p.sharedBytes(stages)));
+  Block *entry = kernel.addEntryBlock(b);
+  b.setInsertionPointToStart(entry);
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    argPtr[func.getArgument(i)] = entry->getArgument(i);
+  outPtr = entry->getArgument(func.getNumArguments());
+  for (auto [k, d] : llvm::enumerate(dyn))
+    dynDims[{func.getArgument(d.first), d.second}] =
+        entry->getArgument(func.getNumArguments() + 1 + k);
+
+  auto sym = LLVM::AddressOfOp::create(
+      b, loc, LLVM::LLVMPointerType::get(ctx, 3), "parallax_dynamic_smem");
+  smem = sym;
+  Value tid = toI64(NVVM::ThreadIdXOp::create(b, loc, i32()));
+  lane = arith::RemSIOp::create(b, loc, tid, c64(32));
+  warp = arith::DivSIOp::create(b, loc, tid, c64(32));
+  g = arith::DivSIOp::create(b, loc, lane, c64(4));
+  c = arith::RemSIOp::create(b, loc, lane, c64(4));
+
+  // Program ids: the last forall dimension is blockIdx.x.
+  SmallVector<Value> ivs(p.forall.getInductionVars());
+  SmallVector<Value> ids = {NVVM::BlockIdXOp::create(b, loc, i32()),
+                            NVVM::BlockIdYOp::create(b, loc, i32()),
+                            NVVM::BlockIdZOp::create(b, loc, i32())};
+  if (ivs.size() > 3)
+    return p.forall.emitError() << "at most 3 program dimensions";
+  for (size_t k = 0; k < ivs.size(); ++k) {
+    Value iv = ivs[ivs.size() - 1 - k];
+    scalars.map(iv, arith::IndexCastOp::create(b, loc, b.getIndexType(), ids[k]));
+  }
+  for (unsigned slot = 0; slot < p.loopLoads.size(); ++slot)
+    loadSlot[p.loopLoads[slot]] = slot;
+  entryMarker = c64(0).getDefiningOp();
+
+  // Everything before the forall is host-side shape math: clone on demand.
+  for (Operation &op : p.forall.getBody()->without_terminator())
+    if (failed(lowerOp(&op)))
+      return failure();
+  if (failed(lowerOp(p.forall.getTerminator())))
+    return failure();
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+  return kernel;
+}
+
+/// Grid dimension `k` (x, y, z) as a JSON-friendly formula over the dynamic
+/// dimension parameters: an integer, a parameter name, or ceil(name / n).
+std::string gridFormula(Value ub, func::FuncOp func) {
+  auto argNames = func->getAttrOfType<ArrayAttr>("parallax.arg_names");
+  std::function<std::string(Value)> fmt = [&](Value v) -> std::string {
+    APInt cst;
+    if (matchPattern(v, m_ConstantInt(&cst)))
+      return std::to_string(cst.getSExtValue());
+    if (auto dim = v.getDefiningOp<tensor::DimOp>()) {
+      auto arg = cast<BlockArgument>(dim.getSource());
+      std::string name = argNames ? cast<StringAttr>(argNames[arg.getArgNumber()]).str()
+                                  : "arg" + std::to_string(arg.getArgNumber());
+      return name + ".dim" + std::to_string(*dim.getConstantIndex());
+    }
+    if (auto cd = v.getDefiningOp<arith::CeilDivUIOp>())
+      return "ceil(" + fmt(cd.getLhs()) + "/" + fmt(cd.getRhs()) + ")";
+    return "?";
+  };
+  return fmt(ub);
+}
+
+struct ConvertParallaxToNVVMPass
+    : public parallax::impl::ConvertParallaxToNVVMBase<ConvertParallaxToNVVMPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    const TargetInfo *target = lookupTarget(chip);
+    if (!target) {
+      module.emitError() << "unsupported chip '" << chip
+                         << "': supported are " << supportedChipsList();
+      return signalPassFailure();
+    }
+    if (numStages < 1 || numStages > 2) {
+      module.emitError() << "num-stages must be 1 or 2, got " << numStages;
+      return signalPassFailure();
+    }
+    SmallVector<func::FuncOp> funcs;
+    module.walk([&](func::FuncOp f) {
+      bool hasProgram = false;
+      f.walk([&](scf::ForallOp) { hasProgram = true; });
+      if (hasProgram)
+        funcs.push_back(f);
+    });
+    if (!funcs.empty() && !module.lookupSymbol("parallax_dynamic_smem")) {
+      OpBuilder b(module.getBodyRegion());
+      auto arrTy = LLVM::LLVMArrayType::get(b.getI8Type(), 0);
+      auto global = LLVM::GlobalOp::create(
+          b, module.getLoc(), arrTy, /*isConstant=*/false, LLVM::Linkage::External,
+          "parallax_dynamic_smem", Attribute(), /*alignment=*/16, /*addrSpace=*/3);
+      (void)global;
+    }
+    for (func::FuncOp f : funcs) {
+      FailureOr<ProgramInfo> info = analyze(f);
+      if (failed(info) || failed(checkShapeRules(*info, f)) ||
+          failed(checkResources(*info, *target, numStages, f)))
+        return signalPassFailure();
+      SmallVector<Attribute> grid;
+      for (int64_t k = info->forall.getRank() - 1; k >= 0; --k) {
+        OpFoldResult ub = info->forall.getMixedUpperBound()[k];
+        std::string s;
+        if (auto a = dyn_cast<Attribute>(ub))
+          s = std::to_string(cast<IntegerAttr>(a).getInt());
+        else
+          s = gridFormula(cast<Value>(ub), f);
+        grid.push_back(StringAttr::get(f.getContext(), s));
+      }
+      while (grid.size() < 3)
+        grid.push_back(StringAttr::get(f.getContext(), "1"));
+      KernelBuilder kb(f, *info, *target, numStages);
+      FailureOr<LLVM::LLVMFuncOp> k = kb.build(Value());
+      if (failed(k))
+        return signalPassFailure();
+      (*k)->setAttr("parallax.grid", ArrayAttr::get(f.getContext(), grid));
+      (*k)->setAttr("parallax.chip", StringAttr::get(f.getContext(), target->chip));
+      f.erase();
+    }
+  }
+};
+
+struct CheckResourcesPass
+    : public parallax::impl::ParallaxCheckResourcesBase<CheckResourcesPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    const TargetInfo *target = lookupTarget(chip);
+    if (!target) {
+      getOperation().emitError() << "unsupported chip '" << chip
+                                 << "': supported are " << supportedChipsList();
+      return signalPassFailure();
+    }
+    WalkResult r = getOperation().walk([&](func::FuncOp f) {
+      bool hasProgram = false;
+      f.walk([&](scf::ForallOp) { hasProgram = true; });
+      if (!hasProgram)
+        return WalkResult::advance();
+      FailureOr<ProgramInfo> info = analyze(f);
+      if (failed(info) || failed(checkShapeRules(*info, f)) ||
+          failed(checkResources(*info, *target, numStages, f)))
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (r.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

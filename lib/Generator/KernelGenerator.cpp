@@ -1,0 +1,326 @@
+//===- KernelGenerator.cpp - attention kernels for a head dim and GPU -----===//
+#include "parallax/Generator/KernelGenerator.h"
+#include "parallax/Conversion/Passes.h"
+#include "parallax/Conversion/TargetInfo.h"
+#include "parallax/Dialect/Parallax/IR/ParallaxDialect.h"
+#include "parallax/Dialect/Parallax/Transforms/Passes.h"
+#include "parallax/Target/PTXEmitter.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <sstream>
+
+using namespace mlir;
+using namespace mlir::parallax;
+
+std::string mlir::parallax::compilerVersion() {
+  return "parallax 0.1.0 (MLIR " LLVM_VERSION_STRING ")";
+}
+
+TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
+  int64_t perWarp = o.probe ? 8 : 16;
+  int64_t group = o.hq / o.hkv;
+  TileConfig c{};
+  // Registers of one iteration: A operand D/16*4, S BN/8*4, O D/8*4.
+  c.blockN = o.headDim > 128 ? 32 : 64;
+  if (o.decode && group > 1) {
+    // One tile holds the whole group, so each K/V tile is read once for it.
+    c.packGqa = true;
+    c.blockM = std::max<int64_t>(1, perWarp / group);
+    c.numWarps = std::max<int64_t>(1, group * c.blockM / perWarp);
+  } else if (o.decode) {
+    c.packGqa = false;
+    c.blockM = perWarp;
+    c.numWarps = 1;
+  } else {
+    c.packGqa = false;
+    c.numWarps = 4;
+    c.blockM = perWarp * c.numWarps;
+  }
+  if (o.blockN)
+    c.blockN = o.blockN;
+  if (o.numWarps)
+    c.numWarps = o.numWarps;
+  if (o.blockM)
+    c.blockM = o.blockM;
+  return c;
+}
+
+llvm::Error mlir::parallax::validate(const GenOptions &o) {
+  auto err = [](const std::string &s) { return llvm::createStringError(s); };
+  if (o.headDim < 16 || o.headDim > 256 || o.headDim % 16)
+    return err("head dim " + std::to_string(o.headDim) +
+               " is not supported: supported head dims are multiples of 16 "
+               "from 16 to 256 (e.g. 64, 96, 128, 192, 256)");
+  if (o.dtype != "bf16" && o.dtype != "f16")
+    return err("dtype '" + o.dtype + "' is not supported: use bf16 or f16");
+  if (!lookupTarget(o.chip))
+    return err("chip '" + o.chip + "' is not supported: supported are " +
+               supportedChipsList());
+  if (o.hq <= 0 || o.hkv <= 0 || o.hq % o.hkv)
+    return err("Hq (" + std::to_string(o.hq) + ") must be a positive multiple "
+               "of Hkv (" + std::to_string(o.hkv) + ")");
+  int64_t group = o.hq / o.hkv, perWarp = o.probe ? 8 : 16;
+  if (o.decode && group > 1 && perWarp % group && group % perWarp)
+    return err("GQA group " + std::to_string(group) +
+               " cannot be packed in " + std::to_string(perWarp) +
+               "-row warp tiles: use a power of two");
+  if (o.window < 0)
+    return err("window must be >= 0 (0 = none), got " + std::to_string(o.window));
+  if (o.numStages < 1 || o.numStages > 2)
+    return err("num-stages must be 1 or 2, got " + std::to_string(o.numStages));
+  return llvm::Error::success();
+}
+
+static std::string kernelName(const GenOptions &o) {
+  std::ostringstream os;
+  os << (o.probe ? "parallax" : "softmax") << (o.decode ? "_decode" : "_fwd")
+     << "_d" << o.headDim << "_" << o.dtype << "_h" << o.hq << "x" << o.hkv;
+  if (o.causal)
+    os << "_causal";
+  if (o.window)
+    os << "_w" << o.window;
+  return os.str();
+}
+
+static std::string highLevelIR(const GenOptions &o, const std::string &name) {
+  std::string t = o.dtype;
+  auto tensor = [&](int64_t heads) {
+    return "tensor<?x" + std::to_string(heads) + "x?x" +
+           std::to_string(o.headDim) + "x" + t + ">";
+  };
+  std::string qt = tensor(o.hq), kt = tensor(o.hkv), lt = "tensor<?xi32>";
+  std::vector<std::string> attrs;
+  if (o.causal)
+    attrs.push_back("causal");
+  if (o.window)
+    attrs.push_back("window = " + std::to_string(o.window) + " : i64");
+  if (o.scale > 0) {
+    std::ostringstream s;
+    s.precision(9);
+    s << std::scientific << o.scale;
+    attrs.push_back("scale = " + s.str() + " : f32");
+  }
+  std::string attrText;
+  for (size_t i = 0; i < attrs.size(); ++i)
+    attrText += (i ? ", " : " {") + attrs[i];
+  if (!attrs.empty())
+    attrText += "}";
+  std::ostringstream os;
+  std::string names = o.decode ? "\"q\", \"k_cache\", \"v_cache\", \"seq_lens\""
+                               : "\"q\", \"k\", \"v\"";
+  if (o.probe)
+    names += ", \"r\"";
+  os << "func.func @" << name << "(%q: " << qt << ", %k: " << kt
+     << ", %v: " << kt << (o.decode ? ", %lens: " + lt : "")
+     << (o.probe ? ", %r: " + qt : "") << ") -> " << qt
+     << " attributes {parallax.arg_names = [" << names << "]} {\n"
+     << "  %o = parallax." << (o.decode ? "decode_attention" : "attention")
+     << " %q, %k, %v" << (o.decode ? ", %lens" : "")
+     << (o.probe ? " probe %r" : "") << attrText << " : " << qt << ", " << kt
+     << ", " << kt << (o.decode ? ", " + lt : "") << (o.probe ? ", " + qt : "")
+     << " -> " << qt << "\n  return %o : " << qt << "\n}\n";
+  return os.str();
+}
+
+static std::string toText(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  op->print(os);
+  return s;
+}
+
+static llvm::Error writeFile(const std::string &dir, const std::string &name,
+                             const std::string &text) {
+  if (dir.empty())
+    return llvm::Error::success();
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, name);
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return llvm::createStringError("cannot write " + std::string(path) + ": " +
+                                   ec.message());
+  os << text;
+  return llvm::Error::success();
+}
+
+llvm::Expected<GeneratedKernel>
+mlir::parallax::generateKernel(const GenOptions &o) {
+  if (llvm::Error e = validate(o))
+    return std::move(e);
+  GeneratedKernel out;
+  out.name = o.name.empty() ? kernelName(o) : o.name;
+  out.highLevelIR = highLevelIR(o, out.name);
+  if (!o.dumpDir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(o.dumpDir))
+      return llvm::createStringError("cannot create " + o.dumpDir + ": " +
+                                     ec.message());
+
+  DialectRegistry registry;
+  registry.insert<ParallaxDialect, func::FuncDialect, arith::ArithDialect,
+                  scf::SCFDialect, tensor::TensorDialect, LLVM::LLVMDialect,
+                  NVVM::NVVMDialect>();
+  registerPTXTranslations(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  std::string diagnostics;
+  llvm::raw_string_ostream diagOs(diagnostics);
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+    diagOs << d << "\n";
+    return success();
+  });
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(out.highLevelIR, &ctx);
+  if (!module)
+    return llvm::createStringError("internal error: generated IR does not "
+                                   "parse: " + diagnostics);
+
+  TileConfig tc = chooseTileConfig(o);
+  struct Stage {
+    const char *file;
+    std::function<void(PassManager &)> passes;
+  };
+  ParallaxTileAttentionOptions tileOpts;
+  tileOpts.blockM = tc.blockM;
+  tileOpts.blockN = tc.blockN;
+  tileOpts.numWarps = tc.numWarps;
+  tileOpts.packGqa = tc.packGqa;
+  ConvertParallaxToNVVMOptions nvvmOpts;
+  nvvmOpts.chip = o.chip;
+  nvvmOpts.numStages = o.numStages;
+  ParallaxCheckResourcesOptions resOpts;
+  resOpts.chip = o.chip;
+  resOpts.numStages = o.numStages;
+  Stage stages[] = {
+      {"01-high-level.mlir", [](PassManager &) {}},
+      {"02-tiled.mlir",
+       [&](PassManager &pm) {
+         pm.nest<func::FuncOp>().addPass(createParallaxTileAttention(tileOpts));
+         pm.nest<func::FuncOp>().addPass(createCanonicalizerPass());
+       }},
+      {"03-fused.mlir", [&](PassManager &pm) { buildFusionPipeline(pm); }},
+      {"04-nvvm.mlir",
+       [&](PassManager &pm) {
+         pm.addPass(createParallaxCheckResources(resOpts));
+         pm.addPass(createConvertParallaxToNVVM(nvvmOpts));
+       }},
+      {"05-llvm.mlir",
+       [&](PassManager &pm) {
+         pm.addPass(createSCFToControlFlowPass());
+         pm.addPass(createArithToLLVMConversionPass());
+         pm.addPass(createConvertIndexToLLVMPass());
+         pm.addPass(createConvertControlFlowToLLVMPass());
+         pm.addPass(createReconcileUnrealizedCastsPass());
+         pm.addPass(createCanonicalizerPass());
+         pm.addPass(createCSEPass());
+       }},
+  };
+  for (Stage &s : stages) {
+    PassManager pm(&ctx);
+    s.passes(pm);
+    if (failed(pm.run(*module)))
+      return llvm::createStringError(std::string("stage ") + s.file +
+                                     " failed:\n" + diagnostics);
+    if (llvm::Error e = writeFile(o.dumpDir, s.file, toText(*module)))
+      return std::move(e);
+  }
+
+  // Launch facts recorded on the kernel by the GPU lowering.
+  LLVM::LLVMFuncOp kernel;
+  module->walk([&](LLVM::LLVMFuncOp f) {
+    if (f->hasAttr("nvvm.kernel"))
+      kernel = f;
+  });
+  if (!kernel)
+    return llvm::createStringError("internal error: no kernel was generated");
+  llvm::json::Array params, grid, block;
+  auto names = kernel->getAttrOfType<ArrayAttr>("parallax.param_names");
+  for (auto [i, t] : llvm::enumerate(kernel.getFunctionType().getParams()))
+    params.push_back(llvm::json::Object{
+        {"name", cast<StringAttr>(names[i]).str()},
+        {"type", isa<LLVM::LLVMPointerType>(t) ? "ptr" : "i64"}});
+  for (Attribute a : kernel->getAttrOfType<ArrayAttr>("parallax.grid"))
+    grid.push_back(cast<StringAttr>(a).str());
+  for (Attribute a : kernel->getAttrOfType<ArrayAttr>("parallax.block"))
+    block.push_back(cast<IntegerAttr>(a).getInt());
+  int64_t smem = kernel->getAttrOfType<IntegerAttr>("parallax.shared_bytes").getInt();
+
+  llvm::LLVMContext llctx;
+  PTXOptions ptxOpts;
+  ptxOpts.chip = o.chip;
+  auto llvmModule = translateToNVPTXModule(*module, llctx, ptxOpts);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  if (!o.dumpDir.empty()) {
+    std::string ll;
+    llvm::raw_string_ostream os(ll);
+    (*llvmModule)->print(os, nullptr);
+    if (llvm::Error e = writeFile(o.dumpDir, "06-kernel.ll", ll))
+      return std::move(e);
+  }
+  auto ptx = emitPTX(**llvmModule, ptxOpts);
+  if (!ptx)
+    return ptx.takeError();
+  out.ptx = std::move(*ptx);
+
+  auto hash = llvm::SHA256::hash(llvm::arrayRefFromStringRef(out.highLevelIR));
+  std::string hex = llvm::toHex(hash, /*LowerCase=*/true);
+  const TargetInfo *target = lookupTarget(o.chip);
+  llvm::json::Object meta{
+      {"entry", out.name},
+      {"chip", o.chip},
+      {"ptx_version", std::to_string(target->ptxVersion / 10) + "." +
+                          std::to_string(target->ptxVersion % 10)},
+      {"compiler", compilerVersion()},
+      {"input_ir_sha256", hex},
+      {"params", std::move(params)},
+      {"grid", std::move(grid)},
+      {"block", std::move(block)},
+      {"shared_bytes", smem},
+      {"options",
+       llvm::json::Object{{"probe", o.probe},
+                          {"decode", o.decode},
+                          {"head_dim", o.headDim},
+                          {"hq", o.hq},
+                          {"hkv", o.hkv},
+                          {"dtype", o.dtype},
+                          {"causal", o.causal},
+                          {"window", o.window},
+                          {"scale", o.scale},
+                          {"block_m", tc.blockM},
+                          {"block_n", tc.blockN},
+                          {"num_warps", tc.numWarps},
+                          {"pack_gqa", tc.packGqa},
+                          {"num_stages", o.numStages}}},
+  };
+  std::string json;
+  llvm::raw_string_ostream js(json);
+  js << llvm::formatv("{0:2}", llvm::json::Value(std::move(meta))) << "\n";
+  out.metadataJson = json;
+  if (llvm::Error e = writeFile(o.dumpDir, "07-kernel.ptx", out.ptx))
+    return std::move(e);
+  if (llvm::Error e = writeFile(o.dumpDir, "kernel.json", out.metadataJson))
+    return std::move(e);
+  return out;
+}

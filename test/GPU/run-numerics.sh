@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine: every case of .gpu/cases.resolved through
+# parallax-run (poisoned outputs, every element vs float64), then
+# compute-sanitizer memcheck and racecheck on a few, and prints a table.
+#   test/GPU/run-numerics.sh [dir]      (dir holds bin/, kernels/, cases.resolved)
+set -uo pipefail
+dir="${1:-.gpu}"
+run="$dir/bin/parallax-run"
+export PARALLAX_CACHE_DIR="${PARALLAX_CACHE_DIR:-/tmp/parallax-cache}"
+pass=0 failed=0
+while IFS= read -r line; do
+  json="${line%% *}"; flags="${line#* }"
+  # shellcheck disable=SC2086
+  out=$("$run" "$dir/kernels/$json" $flags 2>&1); rc=$?
+  echo "$out"
+  if [ $rc -eq 0 ]; then pass=$((pass + 1)); else failed=$((failed + 1)); fi
+done < "$dir/cases.resolved"
+echo "numerics: $pass passed, $failed failed"
+
+san=0 sanfail=0
+if command -v compute-sanitizer >/dev/null; then
+  for tool in memcheck racecheck; do
+    for c in 1 29 33; do
+      line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")
+      json="${line%% *}"
+      # Small shapes: the sanitizers are slow.
+      # shellcheck disable=SC2086
+      if compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$dir/kernels/$json" \
+          --b=1 --lq=70 --lk=300 --no-cache > /tmp/san.log 2>&1; then
+        echo "sanitizer $tool $json: clean ($(grep -c 'ERROR SUMMARY: 0' /tmp/san.log) summary)"
+        san=$((san + 1))
+      else
+        echo "sanitizer $tool $json: FAILED"; tail -20 /tmp/san.log; sanfail=$((sanfail + 1))
+      fi
+    done
+  done
+fi
+echo "sanitizers: $san passed, $sanfail failed"
+[ $failed -eq 0 ] && [ $sanfail -eq 0 ]

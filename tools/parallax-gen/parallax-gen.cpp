@@ -1,0 +1,91 @@
+//===- parallax-gen.cpp - generate attention kernels ----------------------===//
+//
+// Writes NAME.ptx and NAME.json (entry, parameters, grid and block formulas,
+// shared memory, options, compiler version) for one kernel configuration.
+//
+//   parallax-gen --head-dim=128 --dtype=bf16 --hq=32 --hkv=8 --decode --chip=sm_90 -o out/
+//   parallax-gen --softmax --causal --head-dim=64 --dump-dir=stages/ -o out/
+//
+//===----------------------------------------------------------------------===//
+#include "parallax/Generator/KernelGenerator.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace llvm;
+
+static cl::opt<bool> Softmax("softmax", cl::desc("softmax attention (default: Parallax)"));
+static cl::opt<bool> Decode("decode", cl::desc("decode against a KV cache with per-sequence lengths"));
+static cl::opt<int64_t> HeadDim("head-dim", cl::desc("head dim: a multiple of 16 up to 256"), cl::init(128));
+static cl::opt<int64_t> Hq("hq", cl::desc("query heads"), cl::init(8));
+static cl::opt<int64_t> Hkv("hkv", cl::desc("key/value heads"), cl::init(8));
+static cl::opt<std::string> Dtype("dtype", cl::desc("bf16 or f16"), cl::init("bf16"));
+static cl::opt<bool> Causal("causal", cl::desc("causal mask, aligned to the end of the keys"));
+static cl::opt<int64_t> Window("window", cl::desc("sliding window in keys (0 = none)"), cl::init(0));
+static cl::opt<double> Scale("scale", cl::desc("logit scale (0 = 1/sqrt(D))"), cl::init(0));
+static cl::opt<std::string> Chip("chip", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"), cl::init("sm_80"));
+static cl::opt<int64_t> BlockM("block-m", cl::desc("query rows per tile (0 = heuristic)"), cl::init(0));
+static cl::opt<int64_t> BlockN("block-n", cl::desc("keys per tile (0 = heuristic)"), cl::init(0));
+static cl::opt<int64_t> NumWarps("num-warps", cl::desc("warps per CTA (0 = heuristic)"), cl::init(0));
+static cl::opt<int64_t> NumStages("num-stages", cl::desc("K/V shared-memory stages (1 or 2)"), cl::init(2));
+static cl::opt<std::string> Name("name", cl::desc("kernel entry name (default: from the options)"), cl::init(""));
+static cl::opt<std::string> OutDir("o", cl::desc("output directory"), cl::init("."));
+static cl::opt<std::string> DumpDir("dump-dir", cl::desc("write every stage (01-...mlir ... 07-kernel.ptx) here"), cl::init(""));
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "Generate Parallax / softmax attention kernels (PTX + metadata)\n");
+  mlir::parallax::GenOptions o;
+  o.probe = !Softmax;
+  o.decode = Decode;
+  o.headDim = HeadDim;
+  o.hq = Hq;
+  o.hkv = Hkv;
+  o.dtype = Dtype;
+  o.causal = Causal;
+  o.window = Window;
+  o.scale = Scale;
+  o.chip = Chip;
+  o.blockM = BlockM;
+  o.blockN = BlockN;
+  o.numWarps = NumWarps;
+  o.numStages = NumStages;
+  o.name = Name;
+  o.dumpDir = DumpDir;
+  auto t0 = std::chrono::steady_clock::now();
+  auto k = mlir::parallax::generateKernel(o);
+  if (!k) {
+    errs() << "parallax-gen: error: " << toString(k.takeError()) << "\n";
+    return 1;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (std::error_code ec = sys::fs::create_directories(OutDir)) {
+    errs() << "parallax-gen: error: cannot create " << OutDir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  // Write both files to temporaries first so a failure leaves nothing half-written.
+  for (auto [ext, text] : {std::pair<const char *, std::string *>{".ptx", &k->ptx},
+                           {".json", &k->metadataJson}}) {
+    SmallString<256> path(OutDir);
+    sys::path::append(path, k->name + ext);
+    std::string tmp = std::string(path) + ".tmp";
+    std::error_code ec;
+    {
+      raw_fd_ostream os(tmp, ec);
+      if (!ec)
+        os << *text;
+    }
+    if (ec || (ec = sys::fs::rename(tmp, path))) {
+      errs() << "parallax-gen: error: cannot write " << path << ": " << ec.message() << "\n";
+      return 1;
+    }
+  }
+  outs() << k->name << ": wrote " << OutDir << "/" << k->name << ".{ptx,json} in "
+         << format("%.3f", secs) << " s\n";
+  return 0;
+}

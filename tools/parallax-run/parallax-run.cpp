@@ -1,0 +1,294 @@
+//===- parallax-run.cpp - run a generated kernel on the GPU and check it --===//
+//
+//   parallax-run KERNEL.json --b=2 --lq=1000 --lk=1000 [--seq-lens=a,b] \
+//                [--seed=1] [--bench=50] [--no-cache]
+//
+// Random inputs (never all zeros), rounded to the kernel's dtype; the output
+// is poisoned with NaN (0xFF bytes) before the launch; every element is
+// compared with the float64 reference. Prints one line; exit 0 only within
+// tolerance (rel-L2 <= 1e-2 for bf16, <= 2e-3 for f16, no NaN). Exit 77 when
+// there is no GPU (so test drivers can skip).
+//
+//===----------------------------------------------------------------------===//
+#include "parallax/Reference/Reference.h"
+#include "parallax/Runtime/Runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace parallax;
+
+namespace {
+
+uint16_t toBf16(double x) {
+  float f = static_cast<float>(x);
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffff) > 0x7f800000)
+    return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7fff + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+double fromBf16(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+uint16_t toF16(double x) {
+  // Round to nearest even, normal and subnormal range; inputs here are |x| < 4.
+  float f = static_cast<float>(x);
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  uint32_t sign = (u >> 16) & 0x8000;
+  int32_t exp = static_cast<int32_t>((u >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = u & 0x7fffff;
+  if (((u >> 23) & 0xff) == 0xff)
+    return static_cast<uint16_t>(sign | 0x7c00 | (mant ? 0x200 : 0));
+  if (exp >= 31)
+    return static_cast<uint16_t>(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10)
+      return static_cast<uint16_t>(sign);
+    mant |= 0x800000;
+    uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t half = mant >> shift;
+    uint32_t rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1)))
+      ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  uint32_t rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1)))
+    ++half;
+  return static_cast<uint16_t>(half);
+}
+double fromF16(uint16_t h) {
+  uint32_t sign = (h & 0x8000) ? 1 : 0, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  double v;
+  if (exp == 0)
+    v = std::ldexp(static_cast<double>(mant), -24);
+  else if (exp == 31)
+    v = mant ? NAN : INFINITY;
+  else
+    v = std::ldexp(static_cast<double>(mant | 0x400), static_cast<int>(exp) - 25);
+  return sign ? -v : v;
+}
+
+bool arg(const char *a, const char *name, std::string &out) {
+  size_t n = std::strlen(name);
+  if (std::strncmp(a, name, n) == 0 && a[n] == '=') {
+    out = a + n + 1;
+    return true;
+  }
+  return false;
+}
+
+int fail(const std::string &msg, int code = 2) {
+  std::fprintf(stderr, "parallax-run: error: %s\n", msg.c_str());
+  return code;
+}
+
+#define CHECK_CU(call)                                                         \
+  do {                                                                         \
+    CUresult r_ = (call);                                                      \
+    if (r_ != CUDA_SUCCESS)                                                    \
+      return fail(std::string(#call) + ": " + rt::cudaErrorName(r_));          \
+  } while (0)
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return fail("usage: parallax-run KERNEL.json --b=N --lq=N --lk=N "
+                "[--seq-lens=a,b,...] [--seed=S] [--bench=ITERS] [--no-cache]");
+  std::string jsonPath = argv[1];
+  int64_t B = 1, Lq = 1, Lk = 1, bench = 0;
+  uint64_t seed = 1;
+  std::vector<int32_t> seqLens;
+  rt::CacheOptions cache = rt::defaultCacheOptions();
+  for (int i = 2; i < argc; ++i) {
+    std::string v;
+    if (arg(argv[i], "--b", v))
+      B = std::stoll(v);
+    else if (arg(argv[i], "--lq", v))
+      Lq = std::stoll(v);
+    else if (arg(argv[i], "--lk", v))
+      Lk = std::stoll(v);
+    else if (arg(argv[i], "--seed", v))
+      seed = std::stoull(v);
+    else if (arg(argv[i], "--bench", v))
+      bench = std::stoll(v);
+    else if (arg(argv[i], "--seq-lens", v)) {
+      size_t pos = 0;
+      while (pos < v.size()) {
+        size_t comma = v.find(',', pos);
+        seqLens.push_back(std::stoi(v.substr(pos, comma - pos)));
+        pos = comma == std::string::npos ? v.size() : comma + 1;
+      }
+    } else if (std::strcmp(argv[i], "--no-cache") == 0)
+      cache.enabled = false;
+    else
+      return fail(std::string("unknown option '") + argv[i] + "'");
+  }
+
+  if (cuInit(0) != CUDA_SUCCESS)
+    return fail("no CUDA driver or GPU: skipping", 77);
+  int count = 0;
+  if (cuDeviceGetCount(&count) != CUDA_SUCCESS || count == 0)
+    return fail("no GPU: skipping", 77);
+  CUdevice dev;
+  CUcontext ctx;
+  CHECK_CU(cuDeviceGet(&dev, 0));
+  CHECK_CU(cuDevicePrimaryCtxRetain(&ctx, dev));
+  CHECK_CU(cuCtxSetCurrent(ctx));
+
+  rt::Kernel kernel;
+  rt::Status st = rt::loadKernel(jsonPath, kernel, cache);
+  if (!st)
+    return fail(st.error);
+  const rt::KernelOptions &ko = kernel.info.options;
+  bool bf16 = ko.dtype == "bf16";
+  ref::Shape shape{B, ko.hq, ko.hkv, Lq, Lk, ko.headDim};
+  ref::Options opts;
+  opts.causal = ko.causal;
+  opts.window = ko.window;
+  opts.scale = ko.scale;
+  if (ko.decode && seqLens.empty())
+    seqLens.assign(B, static_cast<int32_t>(Lk));
+  if (ko.decode && static_cast<int64_t>(seqLens.size()) != B)
+    return fail("--seq-lens needs B (" + std::to_string(B) + ") entries");
+
+  size_t nq = ref::numQ(shape), nkv = ref::numKV(shape);
+  std::vector<double> q(nq), k(nkv), v(nkv), r(nq, 0.0), expected(nq);
+  ref::fillRandom(q.data(), nq, seed * 4 + 1);
+  ref::fillRandom(k.data(), nkv, seed * 4 + 2);
+  ref::fillRandom(v.data(), nkv, seed * 4 + 3);
+  if (ko.probe)
+    ref::fillRandom(r.data(), nq, seed * 4 + 4, -0.5, 0.5);
+  auto round = [&](std::vector<double> &x) {
+    for (double &e : x)
+      e = bf16 ? fromBf16(toBf16(e)) : fromF16(toF16(e));
+  };
+  round(q), round(k), round(v), round(r);
+  try {
+    if (ko.decode)
+      ref::forwardDecode(shape, opts, q.data(), k.data(), v.data(),
+                         seqLens.data(), ko.probe ? r.data() : nullptr,
+                         expected.data());
+    else
+      ref::forward(shape, opts, q.data(), k.data(), v.data(),
+                   ko.probe ? r.data() : nullptr, expected.data());
+  } catch (const std::exception &e) {
+    return fail(e.what());
+  }
+  auto encode = [&](const std::vector<double> &x, bool nanPastLen) {
+    std::vector<uint16_t> h(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      h[i] = bf16 ? toBf16(x[i]) : toF16(x[i]);
+    if (nanPastLen) // the cache past each sequence is NaN: reading it fails
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t hh = 0; hh < ko.hkv; ++hh)
+          for (int64_t j = seqLens[b]; j < Lk; ++j)
+            for (int64_t d = 0; d < ko.headDim; ++d)
+              h[((b * ko.hkv + hh) * Lk + j) * ko.headDim + d] = 0xFFFF;
+    return h;
+  };
+  auto upload = [&](const std::vector<uint16_t> &h, CUdeviceptr &d) {
+    CUresult res = cuMemAlloc(&d, std::max<size_t>(2, h.size() * 2));
+    if (res == CUDA_SUCCESS && !h.empty())
+      res = cuMemcpyHtoD(d, h.data(), h.size() * 2);
+    return res;
+  };
+  CUdeviceptr dq, dk, dv, dr = 0, dout, dlens = 0;
+  CHECK_CU(upload(encode(q, false), dq));
+  CHECK_CU(upload(encode(k, ko.decode), dk));
+  CHECK_CU(upload(encode(v, ko.decode), dv));
+  if (ko.probe)
+    CHECK_CU(upload(encode(r, false), dr));
+  CHECK_CU(cuMemAlloc(&dout, nq * 2));
+  CHECK_CU(cuMemsetD8(dout, 0xFF, nq * 2)); // poison: NaN in bf16 and f16
+  if (ko.decode) {
+    CHECK_CU(cuMemAlloc(&dlens, B * 4));
+    CHECK_CU(cuMemcpyHtoD(dlens, seqLens.data(), B * 4));
+  }
+  std::map<std::string, CUdeviceptr> ptrs = {{"q", dq}, {"out", dout}};
+  std::map<std::string, int64_t> dims;
+  std::vector<std::string> kvNames = ko.decode ? std::vector<std::string>{"k_cache", "v_cache"}
+                                               : std::vector<std::string>{"k", "v"};
+  ptrs[kvNames[0]] = dk;
+  ptrs[kvNames[1]] = dv;
+  if (ko.probe)
+    ptrs["r"] = dr;
+  if (ko.decode)
+    ptrs["seq_lens"] = dlens;
+  for (const char *n : {"q", "r"}) {
+    dims[std::string(n) + ".dim0"] = B;
+    dims[std::string(n) + ".dim2"] = Lq;
+  }
+  for (const std::string &n : kvNames) {
+    dims[n + ".dim0"] = B;
+    dims[n + ".dim2"] = Lk;
+  }
+  dims["seq_lens.dim0"] = B;
+
+  st = rt::launch(kernel, ptrs, dims);
+  if (!st)
+    return fail(st.error);
+  CHECK_CU(cuCtxSynchronize());
+  std::vector<uint16_t> outH(nq);
+  CHECK_CU(cuMemcpyDtoH(outH.data(), dout, nq * 2));
+  std::vector<double> got(nq);
+  size_t nans = 0;
+  double maxAbs = 0;
+  for (size_t i = 0; i < nq; ++i) {
+    got[i] = bf16 ? fromBf16(outH[i]) : fromF16(outH[i]);
+    if (!std::isfinite(got[i]))
+      ++nans;
+    else
+      maxAbs = std::max(maxAbs, std::fabs(got[i] - expected[i]));
+  }
+  double err = ref::relL2(got.data(), expected.data(), nq);
+  double tol = bf16 ? 1e-2 : 2e-3;
+  bool ok = nans == 0 && err <= tol;
+
+  double medianUs = 0;
+  if (bench > 0) {
+    CUevent a, b;
+    CHECK_CU(cuEventCreate(&a, 0));
+    CHECK_CU(cuEventCreate(&b, 0));
+    std::vector<float> times;
+    for (int64_t it = 0; it < bench + 3; ++it) {
+      CHECK_CU(cuEventRecord(a, 0));
+      st = rt::launch(kernel, ptrs, dims);
+      if (!st)
+        return fail(st.error);
+      CHECK_CU(cuEventRecord(b, 0));
+      CHECK_CU(cuEventSynchronize(b));
+      float ms = 0;
+      CHECK_CU(cuEventElapsedTime(&ms, a, b));
+      if (it >= 3)
+        times.push_back(ms);
+    }
+    std::sort(times.begin(), times.end());
+    medianUs = times[times.size() / 2] * 1000.0;
+  }
+  std::printf("%s %s B=%lld Lq=%lld Lk=%lld rel-L2=%.3e max-abs=%.3e nan=%zu "
+              "elements=%zu tol=%.0e cache=%s%s\n",
+              ok ? "PASS" : "FAIL", kernel.info.entry.c_str(), (long long)B,
+              (long long)Lq, (long long)Lk, err, maxAbs, nans, nq, tol,
+              kernel.fromCache ? "hit" : "miss",
+              bench > 0 ? (" median-us=" + std::to_string(medianUs)).c_str() : "");
+  cuMemFree(dq), cuMemFree(dk), cuMemFree(dv), cuMemFree(dout);
+  if (dr)
+    cuMemFree(dr);
+  if (dlens)
+    cuMemFree(dlens);
+  return ok ? 0 : 1;
+}
