@@ -11,6 +11,7 @@ if [ ! -f "$build/build.ninja" ]; then
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
     -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
     -DLLVM_USE_LINKER=lld \
+    -DCUDAToolkit_ROOT=/usr/local/cuda \
     -DPARALLAX_WERROR="${PARALLAX_WERROR:-OFF}"
 fi
 cmake --build "$build" -j "$jobs"

@@ -12,7 +12,7 @@ echo "build: $(( $(date +%s) - start )) s"
 
 # Generated ODS docs must match what is committed in docs/generated/.
 cmake --build "$build" --target mlir-doc >/dev/null
-for f in ParallaxDialect.md ParallaxPasses.md; do
+for f in ParallaxDialect.md ParallaxPasses.md ParallaxConversionPasses.md; do
   if ! diff -q "$build/docs/Parallax/$f" "$root/docs/generated/$f" >/dev/null; then
     echo "docs/generated/$f is out of date: run 'cmake --build build --target parallax-doc' and commit it" >&2
     exit 1

@@ -27,7 +27,7 @@ if command -v compute-sanitizer >/dev/null; then
       # shellcheck disable=SC2086
       if compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$dir/kernels/$json" \
           --b=1 --lq=70 --lk=300 --no-cache > /tmp/san.log 2>&1; then
-        echo "sanitizer $tool $json: clean ($(grep -c 'ERROR SUMMARY: 0' /tmp/san.log) summary)"
+        echo "sanitizer $tool $json: clean ($(grep -E "(ERROR|RACECHECK) SUMMARY" /tmp/san.log | tail -1 | sed "s/^========= //"))"
         san=$((san + 1))
       else
         echo "sanitizer $tool $json: FAILED"; tail -20 /tmp/san.log; sanfail=$((sanfail + 1))

@@ -29,6 +29,7 @@ int main(int argc, char **argv) {
   mlir::parallax::registerParallaxPasses();
   mlir::parallax::registerParallaxConversionPasses();
   mlir::parallax::registerParallaxPipelines();
+  mlir::parallax::registerParallaxGpuPipelines();
 
   auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
       argc, argv, "Parallax optimizer driver\n", registry);

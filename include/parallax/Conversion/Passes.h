@@ -22,6 +22,30 @@ struct KernelResources {
   int64_t registerEstimate = 0;
 };
 
+/// Options of `parallax-lower-to-nvvm` (defaults: a 4-warp Parallax
+/// prefill tile; parallax-gen picks them per kernel).
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("sm_80 ... sm_90a"),
+                           llvm::cl::init("sm_80")};
+  Option<int64_t> blockM{*this, "block-m", llvm::cl::desc("Query rows per tile"),
+                         llvm::cl::init(32)};
+  Option<int64_t> blockN{*this, "block-n", llvm::cl::desc("Keys per tile"),
+                         llvm::cl::init(64)};
+  Option<int64_t> numWarps{*this, "num-warps", llvm::cl::desc("Warps per CTA"),
+                           llvm::cl::init(4)};
+  Option<bool> packGqa{*this, "pack-gqa",
+                       llvm::cl::desc("Pack GQA heads into one tile"),
+                       llvm::cl::init(false)};
+  Option<int64_t> numStages{*this, "num-stages",
+                            llvm::cl::desc("K/V shared-memory stages"),
+                            llvm::cl::init(2)};
+};
+
+/// Tile, fuse, check resources, lower to NVVM and to the LLVM dialect.
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+/// Registers `parallax-lower-to-nvvm`.
+void registerParallaxGpuPipelines();
+
 } // namespace parallax
 } // namespace mlir
 

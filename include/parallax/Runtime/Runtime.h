@@ -9,6 +9,8 @@
 #ifndef PARALLAX_RUNTIME_RUNTIME_H
 #define PARALLAX_RUNTIME_RUNTIME_H
 
+#include "parallax/Runtime/KernelInfo.h"
+
 #include <cuda.h>
 
 #include <array>
@@ -19,60 +21,8 @@
 
 namespace parallax::rt {
 
-/// Success, or an error message that names the failing call and CUDA's
-/// error name (e.g. "cuModuleLoadData: CUDA_ERROR_INVALID_PTX (...)").
-struct Status {
-  bool ok = true;
-  std::string error;
-  static Status success() { return {}; }
-  static Status failure(std::string e) { return {false, std::move(e)}; }
-  explicit operator bool() const { return ok; }
-};
-
 /// "CUDA_ERROR_OUT_OF_MEMORY (out of memory)".
 std::string cudaErrorName(CUresult r);
-
-struct Param {
-  std::string name;
-  bool isPointer; ///< else a 64-bit integer (a dynamic dimension)
-};
-
-/// The generator options recorded in the metadata.
-struct KernelOptions {
-  bool probe = true, decode = false, causal = false;
-  int64_t headDim = 0, hq = 0, hkv = 0, window = 0;
-  double scale = 0;
-  std::string dtype;
-};
-
-/// The parts of NAME.json the runtime uses; `raw` keeps the whole text.
-struct KernelInfo {
-  KernelOptions options;
-  std::string entry, chip, ptxVersion, compiler, inputIrHash;
-  std::vector<Param> params;
-  std::array<std::string, 3> grid; ///< "8", "q.dim0" or "ceil(q.dim2/32)"
-  std::array<int64_t, 3> block{1, 1, 1};
-  int64_t sharedBytes = 0;
-  std::string raw;
-};
-
-Status parseKernelInfo(const std::string &json, KernelInfo &out);
-
-/// Evaluates one grid formula with the dimension values.
-Status evalGrid(const std::string &formula,
-                const std::map<std::string, int64_t> &dims, int64_t &out);
-
-struct CacheOptions {
-  std::string dir;      ///< default: $PARALLAX_CACHE_DIR or ~/.cache/parallax
-  bool enabled = true;  ///< PARALLAX_CACHE=0 in the environment turns it off
-};
-CacheOptions defaultCacheOptions();
-
-/// The cache key: compiler version, every option, chip, PTX version, input
-/// IR hash, the PTX itself, and the device's compute capability and driver
-/// version, so a cubin never crosses GPUs or compilers.
-std::string cacheKey(const KernelInfo &info, const std::string &ptx,
-                     int deviceCC, int driverVersion);
 
 struct Kernel {
   KernelInfo info;

@@ -1119,6 +1119,16 @@ struct ConvertParallaxToNVVMPass
       module.emitError() << "num-stages must be 1 or 2, got " << numStages;
       return signalPassFailure();
     }
+    WalkResult untiled = module.walk([](Operation *op) {
+      if (isa<AttentionOp, DecodeAttentionOp, VarlenAttentionOp>(op)) {
+        op->emitOpError() << "must be tiled and fused (parallax-tile-attention, "
+                             "parallax-fuse) before convert-parallax-to-nvvm";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (untiled.wasInterrupted())
+      return signalPassFailure();
     SmallVector<func::FuncOp> funcs;
     module.walk([&](func::FuncOp f) {
       bool hasProgram = false;
@@ -1136,8 +1146,8 @@ struct ConvertParallaxToNVVMPass
     }
     for (func::FuncOp f : funcs) {
       FailureOr<ProgramInfo> info = analyze(f);
-      if (failed(info) || failed(checkShapeRules(*info, f)) ||
-          failed(checkResources(*info, *target, numStages, f)))
+      if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
+          failed(checkResources(*info, *target, numStages, info->loop)))
         return signalPassFailure();
       SmallVector<Attribute> grid;
       for (int64_t k = info->forall.getRank() - 1; k >= 0; --k) {
@@ -1178,8 +1188,8 @@ struct CheckResourcesPass
       if (!hasProgram)
         return WalkResult::advance();
       FailureOr<ProgramInfo> info = analyze(f);
-      if (failed(info) || failed(checkShapeRules(*info, f)) ||
-          failed(checkResources(*info, *target, numStages, f)))
+      if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
+          failed(checkResources(*info, *target, numStages, info->loop)))
         return WalkResult::interrupt();
       return WalkResult::advance();
     });

@@ -1,0 +1,277 @@
+//===- KernelInfo.cpp - kernel metadata, grids and cache keys ------------===//
+#include "parallax/Runtime/KernelInfo.h"
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+using namespace parallax::rt;
+
+//===----------------------------------------------------------------------===//
+// A small JSON reader: enough for the metadata parallax-gen writes.
+//===----------------------------------------------------------------------===//
+namespace {
+struct Json {
+  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
+  bool b = false;
+  double num = 0;
+  std::string str;
+  std::vector<Json> arr;
+  std::vector<std::pair<std::string, Json>> obj;
+  const Json *get(const std::string &k) const {
+    for (auto &kv : obj)
+      if (kv.first == k)
+        return &kv.second;
+    return nullptr;
+  }
+};
+
+struct Parser {
+  const std::string &s;
+  size_t i = 0;
+  std::string err;
+  void ws() {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i])))
+      ++i;
+  }
+  bool fail(const std::string &m) {
+    if (err.empty())
+      err = m + " at offset " + std::to_string(i);
+    return false;
+  }
+  bool parse(Json &v) {
+    ws();
+    if (i >= s.size())
+      return fail("unexpected end of JSON");
+    char c = s[i];
+    if (c == '{') {
+      v.kind = Json::Object;
+      ++i;
+      ws();
+      if (i < s.size() && s[i] == '}') {
+        ++i;
+        return true;
+      }
+      while (true) {
+        Json key;
+        ws();
+        if (!parseString(key))
+          return false;
+        ws();
+        if (i >= s.size() || s[i] != ':')
+          return fail("expected ':'");
+        ++i;
+        Json val;
+        if (!parse(val))
+          return false;
+        v.obj.emplace_back(key.str, std::move(val));
+        ws();
+        if (i < s.size() && s[i] == ',') {
+          ++i;
+          continue;
+        }
+        if (i < s.size() && s[i] == '}') {
+          ++i;
+          return true;
+        }
+        return fail("expected ',' or '}'");
+      }
+    }
+    if (c == '[') {
+      v.kind = Json::Array;
+      ++i;
+      ws();
+      if (i < s.size() && s[i] == ']') {
+        ++i;
+        return true;
+      }
+      while (true) {
+        Json val;
+        if (!parse(val))
+          return false;
+        v.arr.push_back(std::move(val));
+        ws();
+        if (i < s.size() && s[i] == ',') {
+          ++i;
+          continue;
+        }
+        if (i < s.size() && s[i] == ']') {
+          ++i;
+          return true;
+        }
+        return fail("expected ',' or ']'");
+      }
+    }
+    if (c == '"')
+      return parseString(v);
+    if (s.compare(i, 4, "true") == 0) {
+      v.kind = Json::Bool;
+      v.b = true;
+      i += 4;
+      return true;
+    }
+    if (s.compare(i, 5, "false") == 0) {
+      v.kind = Json::Bool;
+      i += 5;
+      return true;
+    }
+    if (s.compare(i, 4, "null") == 0) {
+      i += 4;
+      return true;
+    }
+    char *end = nullptr;
+    v.num = std::strtod(s.c_str() + i, &end);
+    if (end == s.c_str() + i)
+      return fail("unexpected character");
+    v.kind = Json::Number;
+    i = end - s.c_str();
+    return true;
+  }
+  bool parseString(Json &v) {
+    if (i >= s.size() || s[i] != '"')
+      return fail("expected a string");
+    ++i;
+    v.kind = Json::String;
+    while (i < s.size() && s[i] != '"') {
+      if (s[i] == '\\' && i + 1 < s.size())
+        ++i;
+      v.str += s[i++];
+    }
+    if (i >= s.size())
+      return fail("unterminated string");
+    ++i;
+    return true;
+  }
+};
+
+/// 64-bit FNV-1a, run twice with different offsets for a 128-bit key.
+uint64_t fnv(const std::string &s, uint64_t h) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+} // namespace
+
+Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
+  Json root;
+  Parser p{text};
+  if (!p.parse(root) || root.kind != Json::Object)
+    return Status::failure("kernel metadata is not valid JSON: " + p.err);
+  auto str = [&](const char *k, std::string &dst) -> bool {
+    const Json *v = root.get(k);
+    if (!v || v->kind != Json::String)
+      return false;
+    dst = v->str;
+    return true;
+  };
+  if (!str("entry", out.entry) || !str("chip", out.chip) ||
+      !str("ptx_version", out.ptxVersion) || !str("compiler", out.compiler) ||
+      !str("input_ir_sha256", out.inputIrHash))
+    return Status::failure("kernel metadata lacks entry, chip, ptx_version, "
+                           "compiler or input_ir_sha256");
+  const Json *params = root.get("params");
+  const Json *grid = root.get("grid");
+  const Json *block = root.get("block");
+  const Json *smem = root.get("shared_bytes");
+  if (!params || params->kind != Json::Array || !grid || grid->arr.size() != 3 ||
+      !block || block->arr.size() != 3 || !smem)
+    return Status::failure("kernel metadata lacks params, grid[3], block[3] or "
+                           "shared_bytes");
+  out.params.clear();
+  for (const Json &prm : params->arr) {
+    const Json *n = prm.get("name"), *t = prm.get("type");
+    if (!n || !t)
+      return Status::failure("a kernel parameter lacks name or type");
+    out.params.push_back({n->str, t->str == "ptr"});
+  }
+  for (int k = 0; k < 3; ++k) {
+    out.grid[k] = grid->arr[k].str;
+    out.block[k] = static_cast<int64_t>(block->arr[k].num);
+  }
+  out.sharedBytes = static_cast<int64_t>(smem->num);
+  if (const Json *o = root.get("options")) {
+    auto num = [&](const char *k) {
+      const Json *v = o->get(k);
+      return v ? v->num : 0.0;
+    };
+    auto flag = [&](const char *k) {
+      const Json *v = o->get(k);
+      return v && v->b;
+    };
+    KernelOptions &ko = out.options;
+    ko.probe = flag("probe");
+    ko.decode = flag("decode");
+    ko.causal = flag("causal");
+    ko.headDim = static_cast<int64_t>(num("head_dim"));
+    ko.hq = static_cast<int64_t>(num("hq"));
+    ko.hkv = static_cast<int64_t>(num("hkv"));
+    ko.window = static_cast<int64_t>(num("window"));
+    ko.scale = num("scale");
+    if (const Json *d = o->get("dtype"))
+      ko.dtype = d->str;
+  }
+  out.raw = text;
+  return Status::success();
+}
+
+Status parallax::rt::evalGrid(const std::string &f,
+                              const std::map<std::string, int64_t> &dims,
+                              int64_t &out) {
+  auto value = [&](const std::string &s, int64_t &v) -> bool {
+    if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))) {
+      v = std::stoll(s);
+      return true;
+    }
+    auto it = dims.find(s);
+    if (it == dims.end())
+      return false;
+    v = it->second;
+    return true;
+  };
+  if (f.rfind("ceil(", 0) == 0 && f.back() == ')') {
+    std::string inner = f.substr(5, f.size() - 6);
+    size_t slash = inner.find('/');
+    int64_t a, b;
+    if (slash == std::string::npos || !value(inner.substr(0, slash), a) ||
+        !value(inner.substr(slash + 1), b) || b <= 0)
+      return Status::failure("cannot evaluate grid formula '" + f +
+                             "' (is every dimension given?)");
+    out = (a + b - 1) / b;
+    return Status::success();
+  }
+  if (!value(f, out))
+    return Status::failure("grid formula '" + f + "' names a dimension that "
+                           "was not given");
+  return Status::success();
+}
+
+CacheOptions parallax::rt::defaultCacheOptions() {
+  CacheOptions c;
+  if (const char *d = std::getenv("PARALLAX_CACHE_DIR"))
+    c.dir = d;
+  else if (const char *h = std::getenv("HOME"))
+    c.dir = std::string(h) + "/.cache/parallax";
+  else
+    c.dir = "/tmp/parallax-cache";
+  if (const char *e = std::getenv("PARALLAX_CACHE"))
+    c.enabled = std::string(e) != "0";
+  return c;
+}
+
+std::string parallax::rt::cacheKey(const KernelInfo &info,
+                                   const std::string &ptx, int deviceCC,
+                                   int driverVersion) {
+  std::string material = info.compiler + "\n" + info.raw + "\n" + info.chip +
+                         "\n" + info.ptxVersion + "\n" + info.inputIrHash +
+                         "\n" + ptx + "\nsm_" + std::to_string(deviceCC) +
+                         "\ndriver " + std::to_string(driverVersion);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx",
+                (unsigned long long)fnv(material, 14695981039346656037ull),
+                (unsigned long long)fnv(material, 0x84222325cbf29ce4ull));
+  return buf;
+}
+

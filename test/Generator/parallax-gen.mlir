@@ -1,0 +1,49 @@
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: parallax-gen --head-dim=128 --hq=32 --hkv=8 --decode --chip=sm_90 -o %t/out --dump-dir=%t/stages | FileCheck %s --check-prefix=GEN
+// RUN: FileCheck %s --check-prefix=JSON < %t/out/parallax_decode_d128_bf16_h32x8.json
+// RUN: ls %t/stages | FileCheck %s --check-prefix=STAGES
+// RUN: FileCheck %s --check-prefix=PTX < %t/out/parallax_decode_d128_bf16_h32x8.ptx
+
+// GEN: parallax_decode_d128_bf16_h32x8: wrote {{.*}}/out/parallax_decode_d128_bf16_h32x8.{ptx,json} in {{[0-9.]+}} s
+
+// The GQA group (4 query heads) and their probes share one 8-row warp tile.
+// JSON-DAG: "entry": "parallax_decode_d128_bf16_h32x8"
+// JSON-DAG: "chip": "sm_90"
+// JSON-DAG: "ptx_version": "8.0"
+// JSON-DAG: "compiler": "parallax 0.1.0 (MLIR 22.1.8)"
+// JSON-DAG: "input_ir_sha256": "{{[0-9a-f]+}}"
+// JSON-DAG: "shared_bytes": 69632
+// JSON-DAG: "ceil(q.dim2/2)"
+// JSON-DAG: "pack_gqa": true
+// JSON-DAG: "block_m": 2
+// JSON-DAG: "num_warps": 1
+
+// STAGES: 01-high-level.mlir
+// STAGES-NEXT: 02-tiled.mlir
+// STAGES-NEXT: 03-fused.mlir
+// STAGES-NEXT: 04-nvvm.mlir
+// STAGES-NEXT: 05-llvm.mlir
+// STAGES-NEXT: 06-kernel.ll
+// STAGES-NEXT: 07-kernel.ptx
+// STAGES-NEXT: kernel.json
+
+// PTX: .target sm_90
+// PTX: .entry parallax_decode_d128_bf16_h32x8(
+
+// Unsupported requests name what is supported and write nothing.
+// RUN: not parallax-gen --head-dim=100 -o %t/bad 2>&1 | FileCheck %s --check-prefix=D100
+// RUN: not ls %t/bad
+// RUN: not parallax-gen --chip=sm_70 -o %t/bad 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not parallax-gen --dtype=f32 -o %t/bad 2>&1 | FileCheck %s --check-prefix=DTYPE
+// RUN: not parallax-gen --hq=12 --hkv=5 -o %t/bad 2>&1 | FileCheck %s --check-prefix=GQA
+// RUN: not parallax-gen --decode --hq=6 --hkv=2 -o %t/bad 2>&1 | FileCheck %s --check-prefix=GROUP
+// RUN: not parallax-gen --num-stages=3 -o %t/bad 2>&1 | FileCheck %s --check-prefix=STAGES3
+// RUN: not parallax-gen --block-n=512 --head-dim=256 --chip=sm_86 -o %t/bad 2>&1 | FileCheck %s --check-prefix=SMEM
+// D100: parallax-gen: error: head dim 100 is not supported: supported head dims are multiples of 16 from 16 to 256 (e.g. 64, 96, 128, 192, 256)
+// CHIP: parallax-gen: error: chip 'sm_70' is not supported: supported are sm_80, sm_86, sm_89, sm_90, sm_90a
+// DTYPE: parallax-gen: error: dtype 'f32' is not supported: use bf16 or f16
+// GQA: parallax-gen: error: Hq (12) must be a positive multiple of Hkv (5)
+// GROUP: parallax-gen: error: GQA group 3 cannot be packed in 8-row warp tiles: use a power of two
+// STAGES3: parallax-gen: error: num-stages must be 1 or 2, got 3
+// SMEM: parallax-gen: error: stage 04-nvvm.mlir failed:
+// SMEM: needs {{[0-9]+}} bytes of shared memory {{.*}} but sm_86 allows 101376 per block

@@ -1,0 +1,89 @@
+//===- KernelInfoTest.cpp - metadata, grid formulas, cache keys -----------===//
+#include "parallax/Runtime/KernelInfo.h"
+
+#include <gtest/gtest.h>
+
+using namespace parallax::rt;
+
+namespace {
+
+const char *kMeta = R"json({
+  "block": [128, 1, 1],
+  "chip": "sm_90",
+  "compiler": "parallax 0.1.0 (MLIR 22.1.8)",
+  "entry": "parallax_fwd_d128_bf16_h8x8_causal",
+  "grid": ["ceil(q.dim2/32)", "8", "q.dim0"],
+  "input_ir_sha256": "abc123",
+  "options": {"probe": true, "decode": false, "causal": true, "head_dim": 128,
+              "hq": 8, "hkv": 8, "window": 0, "scale": 0, "dtype": "bf16"},
+  "params": [{"name": "q", "type": "ptr"}, {"name": "out", "type": "ptr"},
+             {"name": "q.dim0", "type": "i64"}],
+  "ptx_version": "8.0",
+  "shared_bytes": 69632
+})json";
+
+TEST(KernelInfo, ParsesGeneratorMetadata) {
+  KernelInfo info;
+  Status s = parseKernelInfo(kMeta, info);
+  ASSERT_TRUE(s.ok) << s.error;
+  EXPECT_EQ(info.entry, "parallax_fwd_d128_bf16_h8x8_causal");
+  EXPECT_EQ(info.chip, "sm_90");
+  EXPECT_EQ(info.ptxVersion, "8.0");
+  ASSERT_EQ(info.params.size(), 3u);
+  EXPECT_TRUE(info.params[0].isPointer);
+  EXPECT_FALSE(info.params[2].isPointer);
+  EXPECT_EQ(info.params[2].name, "q.dim0");
+  EXPECT_EQ(info.grid[0], "ceil(q.dim2/32)");
+  EXPECT_EQ(info.block[0], 128);
+  EXPECT_EQ(info.sharedBytes, 69632);
+  EXPECT_TRUE(info.options.probe);
+  EXPECT_TRUE(info.options.causal);
+  EXPECT_EQ(info.options.headDim, 128);
+  EXPECT_EQ(info.options.dtype, "bf16");
+}
+
+TEST(KernelInfo, RejectsBrokenMetadataWithAReason) {
+  KernelInfo info;
+  Status s = parseKernelInfo("{\"entry\": ", info);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.error.find("not valid JSON"), std::string::npos) << s.error;
+  s = parseKernelInfo("{\"entry\": \"k\"}", info);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.error.find("lacks"), std::string::npos) << s.error;
+}
+
+TEST(KernelInfo, EvaluatesGridFormulas) {
+  std::map<std::string, int64_t> dims = {{"q.dim0", 3}, {"q.dim2", 65}};
+  int64_t v = 0;
+  ASSERT_TRUE(evalGrid("ceil(q.dim2/32)", dims, v).ok);
+  EXPECT_EQ(v, 3);
+  ASSERT_TRUE(evalGrid("q.dim0", dims, v).ok);
+  EXPECT_EQ(v, 3);
+  ASSERT_TRUE(evalGrid("8", dims, v).ok);
+  EXPECT_EQ(v, 8);
+  Status s = evalGrid("k.dim2", dims, v);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.error.find("k.dim2"), std::string::npos) << s.error;
+}
+
+TEST(KernelInfo, CacheKeyChangesWithEverythingItCovers) {
+  KernelInfo info;
+  ASSERT_TRUE(parseKernelInfo(kMeta, info).ok);
+  std::string base = cacheKey(info, "ptx", 90, 13000);
+  EXPECT_EQ(base, cacheKey(info, "ptx", 90, 13000)); // deterministic
+  EXPECT_NE(base, cacheKey(info, "ptx2", 90, 13000)); // the PTX
+  EXPECT_NE(base, cacheKey(info, "ptx", 80, 13000));  // the GPU
+  EXPECT_NE(base, cacheKey(info, "ptx", 90, 12080));  // the driver
+  KernelInfo other = info;
+  other.compiler = "parallax 0.1.1";
+  EXPECT_NE(base, cacheKey(other, "ptx", 90, 13000)); // the compiler
+  other = info;
+  other.inputIrHash = "def456";
+  EXPECT_NE(base, cacheKey(other, "ptx", 90, 13000)); // the input IR
+  other = info;
+  other.raw += " "; // any option (the whole metadata is hashed)
+  EXPECT_NE(base, cacheKey(other, "ptx", 90, 13000));
+  EXPECT_EQ(base.size(), 32u);
+}
+
+} // namespace
