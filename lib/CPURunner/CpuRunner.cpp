@@ -101,9 +101,23 @@ double parallax::cpu::tolerance(ElementType t) {
   return t == ElementType::F32 ? 1e-5 : 1e-2;
 }
 
+static int64_t sum(const std::vector<int32_t> &x) {
+  int64_t t = 0;
+  for (int32_t v : x)
+    t += v;
+  return t;
+}
+static int64_t maxOf(const std::vector<int32_t> &x) {
+  int64_t m = 1;
+  for (int32_t v : x)
+    m = std::max<int64_t>(m, v);
+  return m;
+}
+
 std::string parallax::cpu::buildAttentionModule(const KernelSpec &s) {
   const ref::Shape &sh = s.shape;
   const char *elt = s.elementType == ElementType::F32 ? "f32" : "bf16";
+  bool varlen = !s.varlenQ.empty();
   std::string qt = tensorType({sh.B, sh.Hq, sh.Lq, sh.D}, elt);
   std::string kt = tensorType({sh.B, sh.Hkv, sh.Lk, sh.D}, elt);
   std::string lt = tensorType({sh.B}, "i32");
@@ -126,6 +140,25 @@ std::string parallax::cpu::buildAttentionModule(const KernelSpec &s) {
     attrs << "}";
   }
   std::ostringstream os;
+  if (varlen) {
+    int64_t b = s.varlenQ.size();
+    qt = tensorType({sum(s.varlenQ), sh.Hq, sh.D}, elt);
+    kt = tensorType({sum(s.varlenK), sh.Hkv, sh.D}, elt);
+    std::string ct = tensorType({b + 1}, "i32");
+    std::string mx = "max_seqlen_q = " + std::to_string(maxOf(s.varlenQ)) +
+                     " : i64, max_seqlen_k = " + std::to_string(maxOf(s.varlenK)) +
+                     " : i64";
+    std::string a = attrs.str();
+    a = a.empty() ? " {" + mx + "}" : a.substr(0, a.size() - 1) + ", " + mx + "}";
+    os << "func.func @kernel(%q: " << qt << ", %k: " << kt << ", %v: " << kt
+       << ", %cuq: " << ct << ", %cuk: " << ct << (s.probe ? ", %r: " + qt : "")
+       << ") -> " << qt << " attributes {llvm.emit_c_interface} {\n"
+       << "  %o = parallax.varlen_attention %q, %k, %v, %cuq, %cuk"
+       << (s.probe ? " probe %r" : "") << a << " : " << qt << ", " << kt << ", "
+       << kt << ", " << ct << ", " << ct << (s.probe ? ", " + qt : "") << " -> "
+       << qt << "\n  return %o : " << qt << "\n}\n";
+    return os.str();
+  }
   os << "func.func @kernel(%q: " << qt << ", %k: " << kt << ", %v: " << kt;
   if (s.decode)
     os << ", %lens: " << lt;
@@ -144,7 +177,18 @@ std::string parallax::cpu::buildAttentionModule(const KernelSpec &s) {
 llvm::Expected<CheckResult> parallax::cpu::check(const KernelSpec &spec,
                                                  uint64_t seed,
                                                  std::vector<int32_t> seqLens) {
-  const ref::Shape &sh = spec.shape;
+  bool varlen = !spec.varlenQ.empty();
+  ref::Shape sh = spec.shape;
+  if (varlen) {
+    if (spec.varlenQ.size() != spec.varlenK.size())
+      return llvm::createStringError("varlen needs as many key lengths as query "
+                                     "lengths: %zu and %zu",
+                                     spec.varlenQ.size(), spec.varlenK.size());
+    // Packed [T, H, D] is the dense [1, T, H, D] shape for counting.
+    sh.B = 1;
+    sh.Lq = std::max<int64_t>(1, sum(spec.varlenQ));
+    sh.Lk = std::max<int64_t>(1, sum(spec.varlenK));
+  }
   try {
     ref::validate(sh, spec.options);
   } catch (const std::exception &e) {
@@ -231,8 +275,17 @@ llvm::Expected<CheckResult> parallax::cpu::check(const KernelSpec &spec,
           }
 
   std::vector<double> expected(nq);
+  std::vector<int32_t> cuQ = {0}, cuK = {0};
+  for (size_t i = 0; i < spec.varlenQ.size(); ++i) {
+    cuQ.push_back(cuQ.back() + spec.varlenQ[i]);
+    cuK.push_back(cuK.back() + spec.varlenK[i]);
+  }
   try {
-    if (spec.decode)
+    if (varlen)
+      ref::forwardVarlen(spec.varlenQ.size(), sh.Hq, sh.Hkv, sh.D, spec.options,
+                         cuQ.data(), cuK.data(), q.data(), k.data(), v.data(),
+                         spec.probe ? r.data() : nullptr, expected.data());
+    else if (spec.decode)
       ref::forwardDecode(sh, spec.options, q.data(), k.data(), v.data(),
                          seqLens.data(), spec.probe ? r.data() : nullptr,
                          expected.data());
@@ -244,24 +297,51 @@ llvm::Expected<CheckResult> parallax::cpu::check(const KernelSpec &spec,
   }
 
   ElementType t = spec.elementType;
+  // Packed [T, H, D] has the bytes of [1, T, H, D]; the descriptor's sizes
+  // are read as the kernel's static shape, so give the packed ones.
   std::array<int64_t, 4> qDims{sh.B, sh.Hq, sh.Lq, sh.D};
   std::array<int64_t, 4> kDims{sh.B, sh.Hkv, sh.Lk, sh.D};
+  if (varlen) {
+    qDims = {1, sh.Lq, sh.Hq, sh.D};
+    kDims = {1, sh.Lk, sh.Hkv, sh.D};
+  }
   Buffer<4> qb(q, t, qDims), kb(kIn, t, kDims), vb(vIn, t, kDims),
       rb(r, t, qDims);
   StridedMemRefType<int32_t, 1> lens{seqLens.data(), seqLens.data(), 0,
                                      {static_cast<int64_t>(seqLens.size())},
                                      {1}};
   StridedMemRefType<char, 4> out{};
+  StridedMemRefType<int32_t, 1> cuQDesc{cuQ.data(), cuQ.data(), 0,
+                                        {static_cast<int64_t>(cuQ.size())}, {1}};
+  StridedMemRefType<int32_t, 1> cuKDesc{cuK.data(), cuK.data(), 0,
+                                        {static_cast<int64_t>(cuK.size())}, {1}};
 
   // Poison: every block malloc hands out (the kernel's output among them) is
   // filled with 0x7f bytes, ~3.4e38 as f32 or bf16.
   mallopt(M_PERTURB, 0x80);
   auto t1 = std::chrono::steady_clock::now();
+  // A rank-3 memref descriptor is a prefix of the rank-4 one we built:
+  // (base, data, offset, sizes[3], strides[3]) -- pass views that match.
+  auto view3 = [](Buffer<4> &buf) {
+    StridedMemRefType<char, 3> d;
+    d.basePtr = buf.desc.basePtr;
+    d.data = buf.desc.data;
+    d.offset = 0;
+    for (int i = 0; i < 3; ++i) {
+      d.sizes[i] = buf.desc.sizes[i + 1];
+      d.strides[i] = buf.desc.strides[i + 1];
+    }
+    return d;
+  };
+  StridedMemRefType<char, 3> q3 = view3(qb), k3 = view3(kb), v3 = view3(vb),
+                             r3 = view3(rb);
   std::vector<void *> args = {&out, &qb.desc, &kb.desc, &vb.desc};
+  if (varlen)
+    args = {&out, &q3, &k3, &v3, &cuQDesc, &cuKDesc};
   if (spec.decode)
     args.push_back(&lens);
   if (spec.probe)
-    args.push_back(&rb.desc);
+    args.push_back(varlen ? static_cast<void *>(&r3) : &rb.desc);
   void *f = *fn;
   switch (args.size()) {
   case 4:
@@ -272,9 +352,14 @@ llvm::Expected<CheckResult> parallax::cpu::check(const KernelSpec &spec,
     reinterpret_cast<void (*)(void *, void *, void *, void *, void *)>(f)(
         args[0], args[1], args[2], args[3], args[4]);
     break;
-  default:
+  case 6:
     reinterpret_cast<void (*)(void *, void *, void *, void *, void *, void *)>(
         f)(args[0], args[1], args[2], args[3], args[4], args[5]);
+    break;
+  default:
+    reinterpret_cast<void (*)(void *, void *, void *, void *, void *, void *,
+                              void *)>(f)(args[0], args[1], args[2], args[3],
+                                          args[4], args[5], args[6]);
   }
   result.runSeconds = seconds(t1);
   mallopt(M_PERTURB, 0);

@@ -86,6 +86,10 @@ llvm::Error mlir::parallax::validate(const GenOptions &o) {
     return err("GQA group " + std::to_string(group) +
                " cannot be packed in " + std::to_string(perWarp) +
                "-row warp tiles: use a power of two");
+  if (o.varlen && o.decode)
+    return err("--varlen and --decode are different forms: choose one");
+  if (o.varlen && o.maxSeqlen <= 0)
+    return err("max-seqlen must be positive, got " + std::to_string(o.maxSeqlen));
   if (o.window < 0)
     return err("window must be >= 0 (0 = none), got " + std::to_string(o.window));
   if (o.numStages < 1 || o.numStages > 2)
@@ -95,7 +99,8 @@ llvm::Error mlir::parallax::validate(const GenOptions &o) {
 
 static std::string kernelName(const GenOptions &o) {
   std::ostringstream os;
-  os << (o.probe ? "parallax" : "softmax") << (o.decode ? "_decode" : "_fwd")
+  os << (o.probe ? "parallax" : "softmax")
+     << (o.decode ? "_decode" : o.varlen ? "_varlen" : "_fwd")
      << "_d" << o.headDim << "_" << o.dtype << "_h" << o.hq << "x" << o.hkv;
   if (o.causal)
     os << "_causal";
@@ -128,6 +133,26 @@ static std::string highLevelIR(const GenOptions &o, const std::string &name) {
   if (!attrs.empty())
     attrText += "}";
   std::ostringstream os;
+  if (o.varlen) {
+    auto packed = [&](int64_t heads) {
+      return "tensor<?x" + std::to_string(heads) + "x" + std::to_string(o.headDim) +
+             "x" + t + ">";
+    };
+    std::string pq = packed(o.hq), pk = packed(o.hkv), ct = "tensor<?xi32>";
+    std::string mx = "max_seqlen_q = " + std::to_string(o.maxSeqlen) +
+                     " : i64, max_seqlen_k = " + std::to_string(o.maxSeqlen) + " : i64";
+    std::string a = attrText.empty() ? " {" + mx + "}"
+                                     : attrText.substr(0, attrText.size() - 1) + ", " + mx + "}";
+    os << "func.func @" << name << "(%q: " << pq << ", %k: " << pk << ", %v: " << pk
+       << ", %cuq: " << ct << ", %cuk: " << ct << (o.probe ? ", %r: " + pq : "")
+       << ") -> " << pq << " attributes {parallax.arg_names = [\"q\", \"k\", \"v\", "
+       << "\"cu_seqlens_q\", \"cu_seqlens_k\"" << (o.probe ? ", \"r\"" : "") << "]} {\n"
+       << "  %o = parallax.varlen_attention %q, %k, %v, %cuq, %cuk"
+       << (o.probe ? " probe %r" : "") << a << " : " << pq << ", " << pk << ", " << pk
+       << ", " << ct << ", " << ct << (o.probe ? ", " + pq : "") << " -> " << pq
+       << "\n  return %o : " << pq << "\n}\n";
+    return os.str();
+  }
   std::string names = o.decode ? "\"q\", \"k_cache\", \"v_cache\", \"seq_lens\""
                                : "\"q\", \"k\", \"v\"";
   if (o.probe)
@@ -301,6 +326,8 @@ mlir::parallax::generateKernel(const GenOptions &o) {
       {"options",
        llvm::json::Object{{"probe", o.probe},
                           {"decode", o.decode},
+                          {"varlen", o.varlen},
+                          {"max_seqlen", o.maxSeqlen},
                           {"head_dim", o.headDim},
                           {"hq", o.hq},
                           {"hkv", o.hkv},

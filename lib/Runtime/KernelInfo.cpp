@@ -204,6 +204,7 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
     KernelOptions &ko = out.options;
     ko.probe = flag("probe");
     ko.decode = flag("decode");
+    ko.varlen = flag("varlen");
     ko.causal = flag("causal");
     ko.headDim = static_cast<int64_t>(num("head_dim"));
     ko.hq = static_cast<int64_t>(num("hq"));
@@ -240,6 +241,15 @@ Status parallax::rt::evalGrid(const std::string &f,
       return Status::failure("cannot evaluate grid formula '" + f +
                              "' (is every dimension given?)");
     out = (a + b - 1) / b;
+    return Status::success();
+  }
+  size_t minus = f.find('-', 1);
+  if (minus != std::string::npos) { // "name-c": e.g. B = len(cu_seqlens) - 1
+    int64_t a, b;
+    if (!value(f.substr(0, minus), a) || !value(f.substr(minus + 1), b))
+      return Status::failure("cannot evaluate grid formula '" + f +
+                             "' (is every dimension given?)");
+    out = a - b;
     return Status::success();
   }
   if (!value(f, out))

@@ -64,3 +64,29 @@ func.func @decode(%q: tensor<4x8x1x128xbf16>, %kc: tensor<4x8x4096x128xbf16>,
       : tensor<4x8x1x128xbf16>, tensor<4x8x4096x128xbf16>, tensor<4x8x4096x128xbf16>, tensor<4xi32> -> tensor<4x8x1x128xbf16>
   return %o : tensor<4x8x1x128xbf16>
 }
+
+// -----
+
+// Varlen: one program per (sequence, head, query tile of the longest
+// sequence); offsets and lengths come from cu_seqlens, rows are absolute
+// tokens of the packed [T, H, D] tensors, and only a sequence's rows are stored.
+
+// CHECK-LABEL: func.func @varlen
+// CHECK: %[[B:.*]] = arith.subi %{{.*}}, %c1 : index
+// CHECK: scf.forall (%[[S:[^,]*]], %[[H:[^,]*]], %[[T:[^)]*]]) in (%[[B]], 4, %c7)
+// CHECK: %[[Q0:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK: %[[QEND:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK: %[[K0:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK: %[[KEND:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK: %[[QROW:.*]] = arith.addi %[[Q0]], %{{.*}} : index
+// CHECK: parallax.tile_load %arg0[%[[S]], %[[H]], %[[QROW]]] limit %[[QEND]] {heads = 1 : i64, rows = 16 : i64} : tensor<?x4x64xf32> -> tensor<16x64xf32>
+// CHECK: scf.for
+// CHECK: %[[KROW:.*]] = arith.addi %[[K0]], %{{.*}} : index
+// CHECK: parallax.tile_load %arg1[%[[S]], %{{.*}}, %[[KROW]]] limit %[[KEND]] {heads = 1 : i64, rows = 32 : i64} : tensor<?x2x64xf32> -> tensor<32x64xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [16, 1, 64]
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[QROW]], %[[H]], 0] [%{{.*}}, 1, 64] [1, 1, 1] : tensor<?x1x64xf32> into tensor<?x4x64xf32>
+func.func @varlen(%q: tensor<?x4x64xf32>, %k: tensor<?x2x64xf32>, %v: tensor<?x2x64xf32>, %cuq: tensor<?xi32>, %cuk: tensor<?xi32>) -> tensor<?x4x64xf32> {
+  %o = parallax.varlen_attention %q, %k, %v, %cuq, %cuk {causal, max_seqlen_q = 100 : i64, max_seqlen_k = 100 : i64}
+      : tensor<?x4x64xf32>, tensor<?x2x64xf32>, tensor<?x2x64xf32>, tensor<?xi32>, tensor<?xi32> -> tensor<?x4x64xf32>
+  return %o : tensor<?x4x64xf32>
+}

@@ -28,6 +28,8 @@ static cl::opt<double> Scale("scale", cl::desc("logit scale, 0 = 1/sqrt(D)"), cl
 static cl::opt<bool> Softmax("softmax", cl::desc("softmax attention (no probe r)"));
 static cl::opt<bool> Decode("decode", cl::desc("parallax.decode_attention against a cache"));
 static cl::list<int> SeqLens("seq-lens", cl::desc("decode: length of each sequence"), cl::CommaSeparated);
+static cl::list<int> VarlenQ("varlen-q", cl::desc("varlen: query length of each sequence"), cl::CommaSeparated);
+static cl::list<int> VarlenK("varlen-k", cl::desc("varlen: key length of each sequence"), cl::CommaSeparated);
 static cl::opt<std::string> Dtype("dtype", cl::desc("f32 or bf16"), cl::init("f32"));
 static cl::opt<int64_t> BlockM("block-m", cl::desc("query rows per tile, 0 = auto"), cl::init(64));
 static cl::opt<int64_t> BlockN("block-n", cl::desc("keys per tile"), cl::init(64));
@@ -46,6 +48,8 @@ int main(int argc, char **argv) {
   spec.options.scale = Scale;
   spec.probe = !Softmax;
   spec.decode = Decode;
+  spec.varlenQ.assign(VarlenQ.begin(), VarlenQ.end());
+  spec.varlenK.assign(VarlenK.begin(), VarlenK.end());
   if (Dtype == "f32")
     spec.elementType = cpu::ElementType::F32;
   else if (Dtype == "bf16")

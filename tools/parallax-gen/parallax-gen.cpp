@@ -21,6 +21,8 @@ using namespace llvm;
 
 static cl::opt<bool> Softmax("softmax", cl::desc("softmax attention (default: Parallax)"));
 static cl::opt<bool> Decode("decode", cl::desc("decode against a KV cache with per-sequence lengths"));
+static cl::opt<bool> Varlen("varlen", cl::desc("variable-length batch: packed [T, H, D] with cu_seqlens"));
+static cl::opt<int64_t> MaxSeqlen("max-seqlen", cl::desc("varlen: longest sequence the kernel serves"), cl::init(4096));
 static cl::opt<int64_t> HeadDim("head-dim", cl::desc("head dim: a multiple of 16 up to 256"), cl::init(128));
 static cl::opt<int64_t> Hq("hq", cl::desc("query heads"), cl::init(8));
 static cl::opt<int64_t> Hkv("hkv", cl::desc("key/value heads"), cl::init(8));
@@ -43,6 +45,8 @@ int main(int argc, char **argv) {
   mlir::parallax::GenOptions o;
   o.probe = !Softmax;
   o.decode = Decode;
+  o.varlen = Varlen;
+  o.maxSeqlen = MaxSeqlen;
   o.headDim = HeadDim;
   o.hq = Hq;
   o.hkv = Hkv;

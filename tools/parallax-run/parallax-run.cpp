@@ -111,7 +111,7 @@ int main(int argc, char **argv) {
   std::string jsonPath = argv[1];
   int64_t B = 1, Lq = 1, Lk = 1, bench = 0;
   uint64_t seed = 1;
-  std::vector<int32_t> seqLens;
+  std::vector<int32_t> seqLens, varlenQ, varlenK;
   rt::CacheOptions cache = rt::defaultCacheOptions();
   for (int i = 2; i < argc; ++i) {
     std::string v;
@@ -130,6 +130,15 @@ int main(int argc, char **argv) {
       while (pos < v.size()) {
         size_t comma = v.find(',', pos);
         seqLens.push_back(std::stoi(v.substr(pos, comma - pos)));
+        pos = comma == std::string::npos ? v.size() : comma + 1;
+      }
+    } else if (arg(argv[i], "--varlen-q", v) || arg(argv[i], "--varlen-k", v)) {
+      std::vector<int32_t> &dst =
+          std::strncmp(argv[i], "--varlen-q", 10) == 0 ? varlenQ : varlenK;
+      size_t pos = 0;
+      while (pos < v.size()) {
+        size_t comma = v.find(',', pos);
+        dst.push_back(std::stoi(v.substr(pos, comma - pos)));
         pos = comma == std::string::npos ? v.size() : comma + 1;
       }
     } else if (std::strcmp(argv[i], "--no-cache") == 0)
@@ -155,7 +164,22 @@ int main(int argc, char **argv) {
     return fail(st.error);
   const rt::KernelOptions &ko = kernel.info.options;
   bool bf16 = ko.dtype == "bf16";
-  ref::Shape shape{B, ko.hq, ko.hkv, Lq, Lk, ko.headDim};
+  std::vector<int32_t> cuQ = {0}, cuK = {0};
+  if (ko.varlen) {
+    if (varlenQ.empty() || varlenQ.size() != varlenK.size())
+      return fail("a varlen kernel needs --varlen-q and --varlen-k with one "
+                  "length per sequence each");
+    for (size_t i = 0; i < varlenQ.size(); ++i) {
+      cuQ.push_back(cuQ.back() + varlenQ[i]);
+      cuK.push_back(cuK.back() + varlenK[i]);
+    }
+    // Packed [T, H, D] holds the elements of [1, T, H, D].
+    B = static_cast<int64_t>(varlenQ.size());
+    Lq = cuQ.back();
+    Lk = cuK.back();
+  }
+  ref::Shape shape{ko.varlen ? 1 : B, ko.hq, ko.hkv, std::max<int64_t>(Lq, 1),
+                   std::max<int64_t>(Lk, 1), ko.headDim};
   ref::Options opts;
   opts.causal = ko.causal;
   opts.window = ko.window;
@@ -178,7 +202,11 @@ int main(int argc, char **argv) {
   };
   round(q), round(k), round(v), round(r);
   try {
-    if (ko.decode)
+    if (ko.varlen)
+      ref::forwardVarlen(B, ko.hq, ko.hkv, ko.headDim, opts, cuQ.data(),
+                         cuK.data(), q.data(), k.data(), v.data(),
+                         ko.probe ? r.data() : nullptr, expected.data());
+    else if (ko.decode)
       ref::forwardDecode(shape, opts, q.data(), k.data(), v.data(),
                          seqLens.data(), ko.probe ? r.data() : nullptr,
                          expected.data());
@@ -218,6 +246,13 @@ int main(int argc, char **argv) {
     CHECK_CU(cuMemAlloc(&dlens, B * 4));
     CHECK_CU(cuMemcpyHtoD(dlens, seqLens.data(), B * 4));
   }
+  CUdeviceptr dcuq = 0, dcuk = 0;
+  if (ko.varlen) {
+    CHECK_CU(cuMemAlloc(&dcuq, cuQ.size() * 4));
+    CHECK_CU(cuMemcpyHtoD(dcuq, cuQ.data(), cuQ.size() * 4));
+    CHECK_CU(cuMemAlloc(&dcuk, cuK.size() * 4));
+    CHECK_CU(cuMemcpyHtoD(dcuk, cuK.data(), cuK.size() * 4));
+  }
   std::map<std::string, CUdeviceptr> ptrs = {{"q", dq}, {"out", dout}};
   std::map<std::string, int64_t> dims;
   std::vector<std::string> kvNames = ko.decode ? std::vector<std::string>{"k_cache", "v_cache"}
@@ -237,6 +272,12 @@ int main(int argc, char **argv) {
     dims[n + ".dim2"] = Lk;
   }
   dims["seq_lens.dim0"] = B;
+  if (ko.varlen) {
+    ptrs["cu_seqlens_q"] = dcuq;
+    ptrs["cu_seqlens_k"] = dcuk;
+    dims = {{"q.dim0", Lq}, {"r.dim0", Lq}, {"k.dim0", Lk}, {"v.dim0", Lk},
+            {"cu_seqlens_q.dim0", B + 1}, {"cu_seqlens_k.dim0", B + 1}};
+  }
 
   st = rt::launch(kernel, ptrs, dims);
   if (!st)

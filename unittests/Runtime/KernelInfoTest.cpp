@@ -61,6 +61,8 @@ TEST(KernelInfo, EvaluatesGridFormulas) {
   EXPECT_EQ(v, 3);
   ASSERT_TRUE(evalGrid("8", dims, v).ok);
   EXPECT_EQ(v, 8);
+  ASSERT_TRUE(evalGrid("q.dim2-1", dims, v).ok);
+  EXPECT_EQ(v, 64);
   Status s = evalGrid("k.dim2", dims, v);
   EXPECT_FALSE(s.ok);
   EXPECT_NE(s.error.find("k.dim2"), std::string::npos) << s.error;

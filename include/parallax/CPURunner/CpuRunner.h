@@ -27,6 +27,9 @@ struct KernelSpec {
   ref::Options options;
   bool probe = true;   ///< Parallax (true) or softmax attention (false).
   bool decode = false; ///< parallax.decode_attention with seq_lens; Lk = Lmax.
+  /// parallax.varlen_attention: the query and key lengths of each sequence
+  /// (B = their count; shape.B/Lq/Lk are then ignored).
+  std::vector<int32_t> varlenQ, varlenK;
   ElementType elementType = ElementType::F32;
   int64_t blockM = 64, blockN = 64;
   bool fuse = true, packGqa = true;

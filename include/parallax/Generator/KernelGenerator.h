@@ -19,6 +19,8 @@ namespace mlir::parallax {
 struct GenOptions {
   bool probe = true;          ///< Parallax (true) or softmax attention
   bool decode = false;        ///< decode_attention against a cache (seq_lens)
+  bool varlen = false;        ///< varlen_attention over packed sequences
+  int64_t maxSeqlen = 4096;   ///< varlen: longest sequence the kernel serves
   int64_t headDim = 128;
   int64_t hq = 8, hkv = 8;    ///< query and key/value heads (GQA group = hq/hkv)
   std::string dtype = "bf16"; ///< bf16 or f16

@@ -32,7 +32,7 @@ struct Param {
 
 /// The generator options recorded in the metadata.
 struct KernelOptions {
-  bool probe = true, decode = false, causal = false;
+  bool probe = true, decode = false, varlen = false, causal = false;
   int64_t headDim = 0, hq = 0, hkv = 0, window = 0;
   double scale = 0;
   std::string dtype;

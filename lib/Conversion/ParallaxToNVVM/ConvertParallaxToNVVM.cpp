@@ -201,6 +201,7 @@ struct StoreView {
   Acc tile;
   Value validRows; ///< index
   int64_t rowsPerHead;
+  bool packed = false; ///< [rows, 1, D] into a packed [T, H, D] output
 };
 using Frag = std::variant<Acc, RowVec, AOperand, SmemTile, Splat, StoreView>;
 
@@ -387,7 +388,7 @@ Value KernelBuilder::scalar(Value v) {
   if (def && p.loop->isAncestor(def)) {
     if (loopMarker)
       b.setInsertionPoint(loopMarker);
-  } else if (entryMarker && b.getInsertionBlock() != entryMarker->getBlock()) {
+  } else if (entryMarker) {
     b.setInsertionPoint(entryMarker);
   }
   if (!def)
@@ -450,7 +451,8 @@ void KernelBuilder::loadAOperand(TileLoadOp op) {
   Value bIdx = toI64(scalar(op.getBatch()));
   Value head0 = toI64(scalar(op.getHead()));
   Value row0 = toI64(scalar(op.getRow()));
-  Value srcLen = dimOf(op.getSource(), 2);
+  bool packed = srcType.getRank() == 3;
+  Value srcLen = dimOf(op.getSource(), packed ? 0 : 2);
   Value len = op.getLimit() ? toI64(scalar(op.getLimit())) : srcLen;
   int64_t rowsPerHead = op.getRows();
   Value base = argPtr.at(op.getSource());
@@ -463,7 +465,13 @@ void KernelBuilder::loadAOperand(TileLoadOp op) {
     Value valid = lt(row, len);
     Value safeRow = sel(valid, row, c64(0));
     Value head = add(head0, gHead);
-    Value rowBase = mulc(add(mul(add(mulc(bIdx, srcType.getDimSize(1)), head), srcLen), safeRow), d);
+    // [B, H, L, D]: ((b*H + h)*L + row)*D;  packed [T, H, D]: (row*H + h)*D.
+    Value rowBase =
+        packed ? mulc(add(mulc(safeRow, srcType.getDimSize(1)), head), d)
+               : mulc(add(mul(add(mulc(bIdx, srcType.getDimSize(1)), head),
+                              srcLen),
+                          safeRow),
+                      d);
     for (int64_t t = 0; t < d / 16; ++t)
       for (int hi = 0; hi < 2; ++hi) {
         Value col = addc(mulc(c, 2), 16 * t + 8 * hi);
@@ -481,10 +489,15 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
   int64_t rows = op.getRows(), d = p.headDim, eb = p.eltBytes();
   auto s = [&](Value v) { return toI64(oldIv ? scalarWith(v, oldIv, iv) : scalar(v)); };
   Value bIdx = s(op.getBatch()), head = s(op.getHead()), row0 = s(op.getRow());
-  Value srcLen = dimOf(op.getSource(), 2);
+  bool packed = srcType.getRank() == 3;
+  Value srcLen = dimOf(op.getSource(), packed ? 0 : 2);
   Value limit = op.getLimit() ? s(op.getLimit()) : srcLen;
+  // Element offset of (row, d = 0): head-major or packed token-major.
+  int64_t heads = srcType.getDimSize(1);
   Value seqBase =
-      mulc(mul(add(mulc(bIdx, srcType.getDimSize(1)), head), srcLen), d);
+      packed ? mulc(head, d)
+             : mulc(mul(add(mulc(bIdx, heads), head), srcLen), d);
+  int64_t rowStride = packed ? heads * d : d;
   int64_t chunksPerRow = d * eb / 16, total = rows * chunksPerRow;
   int64_t threads = 32 * p.warps;
   Value tid = add(mulc(warp, 32), lane);
@@ -497,7 +510,8 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
       Value row = add(row0, r);
       Value valid = lt(row, limit);
       Value safeRow = sel(valid, row, c64(0));
-      Value srcOff = mulc(add(add(seqBase, mulc(safeRow, d)), mulc(ch, 16 / eb)), eb);
+      Value srcOff =
+          mulc(add(add(seqBase, mulc(safeRow, rowStride)), mulc(ch, 16 / eb)), eb);
       Value dstOff = add(mulc(r, p.smemStride()), mulc(ch, 16));
       // Zero-fill past the sequence: nothing there is ever read.
       Value size = sel(valid, c32(16), c32(0));
@@ -824,18 +838,21 @@ LogicalResult KernelBuilder::lowerOp(Operation *op) {
       })
       .Case<tensor::ExpandShapeOp>([&](tensor::ExpandShapeOp ex) {
         auto type = shapeOf(ex.getResult());
+        bool packed = ex.getReassociationIndices()[0].size() == 1;
         frags[ex.getResult()] =
-            StoreView{get<Acc>(ex.getSrc()), Value(), type.getDimSize(1)};
+            StoreView{get<Acc>(ex.getSrc()), Value(),
+                      packed ? type.getDimSize(0) : type.getDimSize(1), packed};
         return success();
       })
       .Case<tensor::ExtractSliceOp>([&](tensor::ExtractSliceOp sl) {
         StoreView v = get<StoreView>(sl.getSource());
         auto sizes = sl.getMixedSizes();
-        if (auto val = dyn_cast<Value>(sizes[1]))
+        OpFoldResult rowsSize = sizes[v.packed ? 0 : 1];
+        if (auto val = dyn_cast<Value>(rowsSize))
           v.validRows = scalar(val);
         else
           v.validRows = arith::ConstantIndexOp::create(
-              b, loc, cast<IntegerAttr>(cast<Attribute>(sizes[1])).getInt());
+              b, loc, cast<IntegerAttr>(cast<Attribute>(rowsSize)).getInt());
         frags[sl.getResult()] = v;
         return success();
       })
@@ -865,10 +882,30 @@ LogicalResult KernelBuilder::lowerStore(tensor::ParallelInsertSliceOp op) {
       return toI64(scalar(val));
     return c64(cast<IntegerAttr>(cast<Attribute>(f)).getInt());
   };
+  Value valid = toI64(v.validRows);
+  int64_t eb = p.eltBytes();
+  int64_t d = dstType.getDimSize(dstType.getRank() - 1);
+  if (v.packed) {
+    // Packed output [T, H, D]: tile row i is token offsets[0] + i.
+    Value tok0 = idx(offsets[0]), head = idx(offsets[1]);
+    Acc &o = v.tile;
+    for (int h = 0; h < halvesOf(o.layout); ++h) {
+      Value i = tileRow(o.layout, h);
+      Value rowBase =
+          mulc(add(mulc(add(tok0, i), dstType.getDimSize(1)), head), d);
+      auto ifOp = scf::IfOp::create(b, loc, lt(i, valid), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      for (int64_t j = 0; j < d / 8; ++j) {
+        Value col = addc(mulc(c, 2), 8 * j);
+        Value ptr = gep(outPtr, mulc(add(rowBase, col), eb));
+        LLVM::StoreOp::create(b, loc, pack(o.at(h, j, 0), o.at(h, j, 1)), ptr, 4);
+      }
+    }
+    return success();
+  }
   Value bIdx = idx(offsets[0]), head0 = idx(offsets[1]), row0 = idx(offsets[2]);
   Value lq = dimOf(func.getArgument(0), 2);
-  Value valid = toI64(v.validRows);
-  int64_t d = dstType.getDimSize(3), eb = p.eltBytes();
   Acc &o = v.tile;
   for (int h = 0; h < halvesOf(o.layout); ++h) {
     Value r = tileRow(o.layout, h);
@@ -1099,6 +1136,8 @@ std::string gridFormula(Value ub, func::FuncOp func) {
     }
     if (auto cd = v.getDefiningOp<arith::CeilDivUIOp>())
       return "ceil(" + fmt(cd.getLhs()) + "/" + fmt(cd.getRhs()) + ")";
+    if (auto sub = v.getDefiningOp<arith::SubIOp>())
+      return fmt(sub.getLhs()) + "-" + fmt(sub.getRhs());
     return "?";
   };
   return fmt(ub);

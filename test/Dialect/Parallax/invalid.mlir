@@ -234,9 +234,9 @@ func.func @f(%s: tensor<1x4x100x64xf32>, %i: index) {
 
 // -----
 
-func.func @f(%s: tensor<4x100x64xf32>, %i: index) {
-  // expected-error @+1 {{source must have rank 4 [B, H, L, D], got rank 3}}
-  %t = parallax.tile_load %s[%i, %i, %i] {heads = 1 : i64, rows = 16 : i64} : tensor<4x100x64xf32> -> tensor<16x64xf32>
+func.func @f(%s: tensor<100x64xf32>, %i: index) {
+  // expected-error @+1 {{source must have rank 4 [B, H, L, D] or rank 3 [T, H, D] (packed), got rank 2 (tensor<100x64xf32>)}}
+  %t = parallax.tile_load %s[%i, %i, %i] {heads = 1 : i64, rows = 16 : i64} : tensor<100x64xf32> -> tensor<16x64xf32>
   return
 }
 

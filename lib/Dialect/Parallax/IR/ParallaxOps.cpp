@@ -265,8 +265,11 @@ LogicalResult TileLoadOp::verify() {
     return failure();
   auto src = getSource().getType();
   auto res = getResult().getType();
-  if (failed(checkRank(*this, "source", src, 4, "[B, H, L, D]")) ||
-      failed(checkTile(*this, "result", res, 2)))
+  if (src.getRank() != 3 && src.getRank() != 4)
+    return emitOpError() << "source must have rank 4 [B, H, L, D] or rank 3 "
+                            "[T, H, D] (packed), got rank "
+                         << src.getRank() << " (" << typeStr(src) << ")";
+  if (failed(checkTile(*this, "result", res, 2)))
     return failure();
   if (src.getElementType() != res.getElementType())
     return emitOpError() << "result element type "
@@ -278,10 +281,10 @@ LogicalResult TileLoadOp::verify() {
     return emitOpError() << "result has " << res.getDimSize(0)
                          << " rows but heads x rows is " << heads << " x "
                          << rows << " = " << heads * rows;
-  if (conflict(res.getDimSize(1), src.getDimSize(3)))
+  int64_t srcD = src.getDimSize(src.getRank() - 1);
+  if (conflict(res.getDimSize(1), srcD))
     return emitOpError() << "result head dim " << res.getDimSize(1)
-                         << " does not match source head dim "
-                         << src.getDimSize(3);
+                         << " does not match source head dim " << srcD;
   if (!ShapedType::isDynamic(src.getDimSize(1)) && heads > src.getDimSize(1))
     return emitOpError() << "heads (" << heads
                          << ") exceeds the source's " << src.getDimSize(1)

@@ -63,9 +63,11 @@ struct LowerTileLoad : OpRewritePattern<TileLoadOp> {
                                 PatternRewriter &rw) const override {
     Location loc = op.getLoc();
     Value src = op.getSource();
+    // [B, H, L, D] or packed [T, H, D]: the sequence dimension differs.
+    bool packed = op.getSource().getType().getRank() == 3;
     Value limit = op.getLimit();
     if (!limit)
-      limit = tensor::DimOp::create(rw, loc, src, 2);
+      limit = tensor::DimOp::create(rw, loc, src, packed ? 0 : 2);
     int64_t rows = op.getRows();
     Type elt = op.getType().getElementType();
     auto gen = tensor::GenerateOp::create(
@@ -81,8 +83,10 @@ struct LowerTileLoad : OpRewritePattern<TileLoadOp> {
           auto ifOp = scf::IfOp::create(
               b, l, inBounds,
               [&](OpBuilder &tb, Location tl) {
-                Value x = tensor::ExtractOp::create(
-                    tb, tl, src, ValueRange{op.getBatch(), head, row, idx[1]});
+                SmallVector<Value> at =
+                    packed ? SmallVector<Value>{row, head, idx[1]}
+                           : SmallVector<Value>{op.getBatch(), head, row, idx[1]};
+                Value x = tensor::ExtractOp::create(tb, tl, src, at);
                 scf::YieldOp::create(tb, tl, x);
               },
               [&](OpBuilder &eb, Location el) {

@@ -35,6 +35,8 @@ struct AttentionParts {
   bool causal;
   std::optional<int64_t> window;
   double scale;
+  Value cuQ = {}, cuK = {}; // varlen: packed [T, H, D] with offsets
+  int64_t maxSeqlenQ = 0;
 };
 
 struct TileConfig {
@@ -49,7 +51,8 @@ public:
   LogicalResult run() {
     auto qType = cast<RankedTensorType>(a.q.getType());
     auto kType = cast<RankedTensorType>(a.k.getType());
-    int64_t d = qType.getDimSize(3), hq = qType.getDimSize(1),
+    packed = static_cast<bool>(a.cuQ);
+    int64_t d = qType.getDimSize(packed ? 2 : 3), hq = qType.getDimSize(1),
             hkv = kType.getDimSize(1);
     if (ShapedType::isDynamic(d) || ShapedType::isDynamic(hq) ||
         ShapedType::isDynamic(hkv))
@@ -62,11 +65,12 @@ public:
              << "tile sizes must be positive: block-m " << cfg.blockM
              << ", block-n " << cfg.blockN << ", num-warps " << cfg.numWarps;
     group = hq / hkv;
-    pack = cfg.packGqa && group > 1;
+    // Packed sequences have their own lengths: one head per tile.
+    pack = cfg.packGqa && group > 1 && !packed;
     heads = pack ? group : 1;
     blockM = cfg.blockM;
     if (blockM == 0) {
-      int64_t lq = qType.getDimSize(2);
+      int64_t lq = packed ? a.maxSeqlenQ : qType.getDimSize(2);
       blockM = ShapedType::isDynamic(lq)
                    ? 64
                    : std::min<int64_t>(64, llvm::PowerOf2Ceil(lq));
@@ -81,9 +85,17 @@ public:
       if (qType.isDynamicDim(i))
         dynDims.push_back(tensor::DimOp::create(b, a.q, i));
     Value init = tensor::EmptyOp::create(b, qType, dynDims);
-    Value batch = tensor::DimOp::create(b, a.q, 0);
-    Value lq = tensor::DimOp::create(b, a.q, 2);
-    Value numQTiles = ceilDiv(b, lq, blockM);
+    Value batch, lq, numQTiles;
+    if (packed) {
+      // B = len(cu_seqlens) - 1; the grid covers the longest sequence.
+      batch = arith::SubIOp::create(b, tensor::DimOp::create(b, a.cuQ, 0),
+                                    indexConst(b, 1));
+      numQTiles = indexConst(b, llvm::divideCeil(a.maxSeqlenQ, blockM));
+    } else {
+      batch = tensor::DimOp::create(b, a.q, 0);
+      lq = tensor::DimOp::create(b, a.q, 2);
+      numQTiles = ceilDiv(b, lq, blockM);
+    }
     SmallVector<OpFoldResult> ubs = {batch, b.getIndexAttr(pack ? hkv : hq),
                                      numQTiles};
     auto forall = scf::ForallOp::create(b, ubs, ValueRange{init}, std::nullopt);
@@ -120,11 +132,27 @@ private:
                         : arith::DivUIOp::create(b, hIdx, indexConst(b, group))
                               .getResult();
     auto qTileType = tileType({rows, headDim}, elt);
-    Value qt = TileLoadOp::create(b, qTileType, a.q, bIdx, h0, row0, Value(),
+    // Packed sequences: absolute token offsets and per-sequence lengths.
+    Value q0, qEnd, k0, kEnd;
+    if (packed) {
+      auto offset = [&](Value cu, Value i) -> Value {
+        Value x = tensor::ExtractOp::create(b, cu, ValueRange{i});
+        return arith::IndexCastOp::create(b, b.getIndexType(), x);
+      };
+      Value next = arith::AddIOp::create(b, bIdx, indexConst(b, 1));
+      q0 = offset(a.cuQ, bIdx);
+      qEnd = offset(a.cuQ, next);
+      k0 = offset(a.cuK, bIdx);
+      kEnd = offset(a.cuK, next);
+      lq = arith::SubIOp::create(b, qEnd, q0);
+    }
+    Value qRow = packed ? arith::AddIOp::create(b, q0, row0).getResult() : row0;
+    Value qLimit = packed ? qEnd : Value();
+    Value qt = TileLoadOp::create(b, qTileType, a.q, bIdx, h0, qRow, qLimit,
                                   blockM, heads);
     Value rt;
     if (a.r)
-      rt = TileLoadOp::create(b, qTileType, a.r, bIdx, h0, row0, Value(),
+      rt = TileLoadOp::create(b, qTileType, a.r, bIdx, h0, qRow, qLimit,
                               blockM, heads);
 
     // Number of keys of this sequence.
@@ -136,6 +164,8 @@ private:
       Value zero = indexConst(b, 0);
       lk = arith::MinSIOp::create(b, arith::MaxSIOp::create(b, lenIdx, zero),
                                   lmax);
+    } else if (packed) {
+      lk = arith::SubIOp::create(b, kEnd, k0);
     } else {
       lk = tensor::DimOp::create(b, a.k, 2);
     }
@@ -183,9 +213,13 @@ private:
           Value col0 = arith::MulIOp::create(lb, j, indexConst(lb, cfg.blockN));
           auto kTileType = tileType({cfg.blockN, headDim}, elt);
           auto sType = tileType({rows, cfg.blockN}, f32);
+          // One key row value for every load, so equal loads stay equal.
+          Value kRow =
+              packed ? arith::AddIOp::create(lb, k0, col0).getResult() : col0;
+          Value kLimit = packed ? kEnd : lk;
           auto loadK = [&](Value src) {
-            return TileLoadOp::create(lb, kTileType, src, bIdx, kvHead, col0, lk,
-                                      cfg.blockN, 1);
+            return TileLoadOp::create(lb, kTileType, src, bIdx, kvHead, kRow,
+                                      kLimit, cfg.blockN, 1);
           };
           auto toElt = [&](Value p) -> Value {
             if (elt == f32)
@@ -233,12 +267,34 @@ private:
                   : FinalizeOp::create(b, qTileType, acc[2], acc[1], Value(),
                                        Value());
 
+    Value valid = arith::MinSIOp::create(
+        b, arith::SubIOp::create(b, lq, row0), indexConst(b, blockM));
+    if (packed) {
+      // Rows of a short sequence past its end: nothing to store.
+      valid = arith::MaxSIOp::create(b, valid, indexConst(b, 0));
+      auto rowMajor = tileType({blockM, 1, headDim}, elt);
+      Value o3 = tensor::ExpandShapeOp::create(
+          b, rowMajor, o, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+      SmallVector<OpFoldResult> one3(3, b.getIndexAttr(1));
+      Value slice = tensor::ExtractSliceOp::create(
+          b, o3, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
+          SmallVector<OpFoldResult>{valid, b.getIndexAttr(1),
+                                    b.getIndexAttr(headDim)},
+          one3);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(
+          b, slice, out,
+          SmallVector<OpFoldResult>{qRow, h0, b.getIndexAttr(0)},
+          SmallVector<OpFoldResult>{valid, b.getIndexAttr(1),
+                                    b.getIndexAttr(headDim)},
+          one3);
+      return;
+    }
     // Store the rows of this tile that exist: [heads, valid rows, D].
     auto perHead = tileType({heads, blockM, headDim}, elt);
     Value o3 = tensor::ExpandShapeOp::create(
         b, perHead, o, SmallVector<ReassociationIndices>{{0, 1}, {2}});
-    Value valid = arith::MinSIOp::create(
-        b, arith::SubIOp::create(b, lq, row0), indexConst(b, blockM));
     SmallVector<OpFoldResult> one3(3, b.getIndexAttr(1));
     Value slice = tensor::ExtractSliceOp::create(
         b, o3, SmallVector<OpFoldResult>(3, b.getIndexAttr(0)),
@@ -258,7 +314,7 @@ private:
   AttentionParts a;
   TileConfig cfg;
   int64_t group = 1, heads = 1, blockM = 0, rows = 0, headDim = 0;
-  bool pack = false;
+  bool pack = false, packed = false;
   Type elt;
 };
 
@@ -282,12 +338,14 @@ struct TileAttentionPass
         work.push_back({op, dec.getQ(), dec.getKCache(), dec.getVCache(),
                         dec.getR(), dec.getSeqLens(), dec.getCausal(),
                         window(dec.getWindowAttr()), dec.getEffectiveScale()});
-      } else if (isa<VarlenAttentionOp>(op)) {
-        op->emitOpError()
-            << "is not tiled yet: parallax-tile-attention supports "
-               "parallax.attention and parallax.decode_attention; pad the "
-               "batch, or express each sequence as parallax.attention";
-        failedAny = true;
+      } else if (auto vl = dyn_cast<VarlenAttentionOp>(op)) {
+        AttentionParts p{op, vl.getQ(), vl.getK(), vl.getV(), vl.getR(),
+                         Value(), vl.getCausal(), window(vl.getWindowAttr()),
+                         vl.getEffectiveScale()};
+        p.cuQ = vl.getCuSeqlensQ();
+        p.cuK = vl.getCuSeqlensK();
+        p.maxSeqlenQ = vl.getMaxSeqlenQ();
+        work.push_back(p);
       }
     });
     if (failedAny)

@@ -150,9 +150,15 @@ def Parallax_TileLoadOp : Parallax_Op<"tile_load", [Pure]> {
     Packing the G query heads of one KV head (`heads = G`) is how GQA shares
     each K/V tile among them.
 
+    A packed variable-length source `[T, H, D]` (token-major) is read the
+    same way with `row` an absolute token index and `limit` the end of the
+    sequence's tokens; `batch` then only names the sequence.
+
     ```mlir
     %t = parallax.tile_load %k[%b, %h, %row] limit %len {rows = 64 : i64, heads = 1 : i64}
         : tensor<2x8x4096x128xbf16> -> tensor<64x128xbf16>
+    %u = parallax.tile_load %kp[%b, %h, %tok] limit %end {rows = 64 : i64, heads = 1 : i64}
+        : tensor<?x8x128xbf16> -> tensor<64x128xbf16>
     ```
   }];
   let arguments = (ins Parallax_FloatTensor:$source, Index:$batch, Index:$head,

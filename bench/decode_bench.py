@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Decode benchmark: our generated Parallax and softmax decode kernels against
+torch SDPA (cuDNN, flash), eager PyTorch Parallax and the authors' Triton
+decode kernel (parallax-kernel wheel), in one run, on the same inputs.
+
+Runs on the GPU machine (torch, triton, cupy). Our kernels are the PTX and
+metadata from parallax-gen, launched through CuPy on torch's stream, so every
+method is captured in a CUDA graph and timed by replay (median). Each graph
+rotates through enough copies of the inputs that no replay reads its K/V from
+the 60 MB L2. Effective bandwidth counts the K/V bytes read (the dominant
+traffic): 2 * B * Hkv * L * D * 2 bytes.
+
+  python3 bench/decode_bench.py --kernels .gpu/bench-kernels --out results.json [--quick]
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HKV, D = 8, 128
+L2_BYTES = 60 * 2**20
+
+
+def parallax_reference(q, k, v, r, scale):
+    """float64 on the GPU; q/r [B,Hq,1,D], k/v [B,Hkv,L,D]."""
+    B, Hq, _, _ = q.shape
+    G = Hq // k.shape[1]
+    q, k, v = q.double(), k.double(), v.double()
+    kk = k.repeat_interleave(G, dim=1)
+    vv = v.repeat_interleave(G, dim=1)
+    s1 = (q @ kk.transpose(-1, -2)) * scale
+    a = torch.softmax(s1, dim=-1)
+    out = a @ vv
+    if r is None:
+        return out
+    t = r.double() @ kk.transpose(-1, -2)
+    tbar = (a * t).sum(-1, keepdim=True)
+    return ((a * (1 + tbar - t)) @ vv)
+
+
+def eager_parallax(q, k, v, r, scale):
+    """Plain PyTorch Parallax (two matmuls each way), bf16, GQA by reshape."""
+    B, Hq, _, Dd = q.shape
+    Hk, L = k.shape[1], k.shape[2]
+    G = Hq // Hk
+    qr = torch.cat([q, r], dim=2).view(B, Hk, G * 2, Dd)       # [q;r] rows
+    s = qr @ k.transpose(-1, -2)                                # B,Hk,2G,L
+    s = s.view(B, Hk, G, 2, L)
+    s1, t = s[:, :, :, 0].float() * scale, s[:, :, :, 1].float()
+    p = torch.softmax(s1, dim=-1)
+    tbar = (p * t).sum(-1, keepdim=True)
+    w = (p * (1 + tbar - t)).to(v.dtype)                        # effective weights
+    return (w @ v).view(B, Hq, 1, Dd)
+
+
+class OurKernel:
+    def __init__(self, json_path):
+        import cupy
+        self.cupy = cupy
+        with open(json_path) as f:
+            self.meta = json.load(f)
+        ptx = json_path[:-5] + ".ptx"
+        self.fn = cupy.RawModule(path=ptx).get_function(self.meta["entry"])
+        smem = self.meta["shared_bytes"]
+        if smem > 48 * 1024:
+            self.fn.max_dynamic_shared_size_bytes = smem
+        self.smem = smem
+
+    def grid(self, dims):
+        out = []
+        for f in self.meta["grid"]:
+            if f.startswith("ceil("):
+                a, b = f[5:-1].split("/")
+                a = dims[a] if a in dims else int(a)
+                out.append(-(-a // int(b)))
+            elif "-" in f[1:]:
+                a, b = f.split("-")
+                out.append(dims[a] - int(b))
+            else:
+                out.append(dims[f] if f in dims else int(f))
+        return tuple(out)
+
+    def __call__(self, ptrs, dims):
+        args = []
+        for p in self.meta["params"]:
+            if p["type"] == "ptr":
+                args.append(np.uint64(ptrs[p["name"]]))
+            else:
+                args.append(np.int64(dims[p["name"]]))
+        stream = self.cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream)
+        self.fn(self.grid(dims), tuple(self.meta["block"]), tuple(args),
+                shared_mem=self.smem, stream=stream)
+
+
+def time_graph(fn, copies, min_total_s=0.3, max_reps=50):
+    """Captures fn(i) for every input copy i in one graph; returns the median
+    microseconds per call over replays."""
+    torch.cuda.synchronize()
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        for i in range(copies):  # warm up (compiles Triton, loads modules)
+            fn(i)
+    torch.cuda.current_stream().wait_stream(s)
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        for i in range(copies):
+            fn(i)
+    g.replay()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    g.replay()
+    torch.cuda.synchronize()
+    once = time.perf_counter() - t0
+    reps = max(3, min(max_reps, int(min_total_s / max(once, 1e-6))))
+    times = []
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    for _ in range(reps):
+        start.record()
+        g.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1000.0 / copies)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernels", required=True)
+    ap.add_argument("--out", default="decode_bench.json")
+    ap.add_argument("--quick", action="store_true", help="a few grid points only")
+    ap.add_argument("--groups", default="1,4,8")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    dev = torch.device("cuda")
+    try:
+        from parallax.triton.parallax_decode import parallax_decode as authors_decode
+        authors_ok = True
+    except Exception as e:  # noqa: BLE001
+        print(f"authors' Triton decode unavailable: {e}")
+        authors_ok = False
+    try:
+        import parallax
+        cute_note = "available" if parallax.cute_decode_available else "unavailable"
+    except Exception as e:  # noqa: BLE001
+        cute_note = f"unavailable ({e})"
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    Bs = [1, 8, 32, 128]
+    Ls = [512, 4096, 16384, 32768]
+    points = [(b, l) for b in Bs for l in Ls]
+    if args.quick:
+        points = [(1, 4096), (8, 32768), (32, 16384)]
+    results = []
+    scale = D ** -0.5
+    for G in [int(g) for g in args.groups.split(",")]:
+        Hq = HKV * G
+        ours_p = OurKernel(os.path.join(args.kernels, f"parallax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+        ours_s = OurKernel(os.path.join(args.kernels, f"softmax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+        for B, L in points:
+            kv_bytes = 2 * B * HKV * L * D * 2
+            copies = max(1, min(32, math.ceil(3 * L2_BYTES / kv_bytes)))
+            if kv_bytes * copies * 2.2 > 100e9:
+                copies = 1
+            q = [torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+            r = [0.5 * torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+            k = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+            v = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+            lens = torch.full((B,), L, device=dev, dtype=torch.int32)
+            out_p = [torch.full_like(x, float("nan")) for x in q]
+            out_s = [torch.full_like(x, float("nan")) for x in q]
+            dims = {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B, "k_cache.dim2": L,
+                    "v_cache.dim0": B, "v_cache.dim2": L, "seq_lens.dim0": B,
+                    "r.dim0": B, "r.dim2": 1}
+
+            def ours(kernel, outs, probe):
+                def run(i):
+                    ptrs = {"q": q[i].data_ptr(), "k_cache": k[i].data_ptr(),
+                            "v_cache": v[i].data_ptr(), "seq_lens": lens.data_ptr(),
+                            "out": outs[i].data_ptr()}
+                    if probe:
+                        ptrs["r"] = r[i].data_ptr()
+                    kernel(ptrs, dims)
+                return run
+
+            methods = {
+                "ours_parallax": ours(ours_p, out_p, True),
+                "ours_softmax": ours(ours_s, out_s, False),
+            }
+
+            def sdpa(backend):
+                def run(i):
+                    with sdpa_kernel(backend):
+                        return F.scaled_dot_product_attention(q[i], k[i], v[i], enable_gqa=True)
+                return run
+            methods["sdpa_cudnn"] = sdpa(SDPBackend.CUDNN_ATTENTION)
+            methods["sdpa_flash"] = sdpa(SDPBackend.FLASH_ATTENTION)
+            methods["eager_parallax"] = lambda i: eager_parallax(q[i], k[i], v[i], r[i], scale)
+            if authors_ok:
+                # Their layout: q/r (B,1,Hq,D), k/v (B,L,Hkv,D): same values, converted once.
+                qa = [x.transpose(1, 2).contiguous() for x in q]
+                ra = [x.transpose(1, 2).contiguous() for x in r]
+                ka = [x.transpose(1, 2).contiguous() for x in k]
+                va = [x.transpose(1, 2).contiguous() for x in v]
+                methods["authors_triton"] = lambda i: authors_decode(qa[i], ra[i], ka[i], va[i], scale)
+
+            row = {"G": G, "B": B, "L": L, "kv_bytes": kv_bytes, "copies": copies}
+            for name, fn in methods.items():
+                try:
+                    us = time_graph(fn, copies)
+                    row[name] = us
+                except Exception as e:  # noqa: BLE001
+                    row[name] = None
+                    row[name + "_error"] = str(e).splitlines()[0][:200]
+            # Correctness on the same inputs (copy 0) against float64.
+            ref_p = parallax_reference(q[0], k[0], v[0], r[0], scale)
+            ref_s = parallax_reference(q[0], k[0], v[0], None, scale)
+
+            def rel(x, ref):
+                x = x.double()
+                if not torch.isfinite(x).all():
+                    return float("inf")
+                return ((x - ref).norm() / ref.norm()).item()
+            methods["ours_parallax"](0)
+            methods["ours_softmax"](0)
+            torch.cuda.synchronize()
+            row["err_ours_parallax"] = rel(out_p[0], ref_p)
+            row["err_ours_softmax"] = rel(out_s[0], ref_s)
+            if authors_ok:
+                row["err_authors_triton"] = rel(methods["authors_triton"](0).transpose(1, 2), ref_p)
+            row["err_eager_parallax"] = rel(methods["eager_parallax"](0), ref_p)
+            peers = [row[m] for m in ("sdpa_cudnn", "sdpa_flash") if row.get(m)]
+            best = min(peers) if peers else None
+            row["best_softmax_peer_us"] = best
+            results.append(row)
+
+            def fmt(m):
+                t = row.get(m)
+                return f"{t:9.1f}" if t else "      n/a"
+            tb = lambda m: (f"{kv_bytes / (row[m] * 1e-6) / 1e12:5.2f}" if row.get(m) else "  n/a")
+            print(f"G={G} B={B:3d} L={L:5d} | ours P {fmt('ours_parallax')} ({tb('ours_parallax')} TB/s) "
+                  f"S {fmt('ours_softmax')} | cudnn {fmt('sdpa_cudnn')} ({tb('sdpa_cudnn')}) "
+                  f"flash {fmt('sdpa_flash')} | eager {fmt('eager_parallax')} | authors {fmt('authors_triton')} | "
+                  f"ratio {row['ours_parallax'] / best if best and row.get('ours_parallax') else float('nan'):6.2f} | "
+                  f"err P {row['err_ours_parallax']:.1e} S {row['err_ours_softmax']:.1e}", flush=True)
+            with open(args.out, "w") as f:  # after every point: a timeout keeps what ran
+                json.dump({"meta": {"partial": True}, "results": results}, f, indent=1)
+            del q, r, k, v, out_p, out_s, methods
+            torch.cuda.empty_cache()
+    meta = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
+            "torch": torch.__version__, "authors_cute_decode": cute_note,
+            "authors_triton_decode": "available" if authors_ok else "unavailable"}
+    with open(args.out, "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+    print(json.dumps(meta))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Generates the decode kernels the benchmark uses (D=128, bf16, Hkv=8,
+# G = 1, 4, 8; Parallax and softmax) for CHIP into OUT.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+chip="${1:-sm_90}"; out="${2:-$root/.gpu/bench-kernels}"
+gen="${PARALLAX_BUILD_DIR:-$root/build}/bin/parallax-gen"
+for g in 1 4 8; do
+  for mode in "" "--softmax"; do
+    # shellcheck disable=SC2086
+    "$gen" --decode $mode --head-dim=128 --hq=$((8 * g)) --hkv=8 --chip="$chip" -o "$out"
+  done
+done
