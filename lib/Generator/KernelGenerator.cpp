@@ -44,6 +44,17 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
   TileConfig c{};
   // Registers of one iteration: A operand D/16*4, S BN/8*4, O D/8*4.
   c.blockN = o.headDim > 128 ? 32 : 64;
+  c.kvGroups = 1;
+  if (o.decode) {
+    // Decode reads the whole cache for a handful of rows: split the key
+    // tiles over warp groups of one CTA (merged at the end) so that each
+    // CTA keeps several K/V tiles in flight; as many groups as fit.
+    c.blockN = 32;
+    const TargetInfo *t = lookupTarget(o.chip);
+    int64_t perGroup = o.numStages * 2 * c.blockN * (o.headDim * 2 + 16);
+    int64_t fit = t ? t->maxSharedBytes / perGroup : 1;
+    c.kvGroups = std::max<int64_t>(1, std::min<int64_t>(4, fit));
+  }
   if (o.decode && group > 1) {
     // One tile holds the whole group, so each K/V tile is read once for it.
     c.packGqa = true;
@@ -64,6 +75,8 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     c.numWarps = o.numWarps;
   if (o.blockM)
     c.blockM = o.blockM;
+  if (o.kvGroups)
+    c.kvGroups = o.kvGroups;
   return c;
 }
 
@@ -92,6 +105,9 @@ llvm::Error mlir::parallax::validate(const GenOptions &o) {
     return err("max-seqlen must be positive, got " + std::to_string(o.maxSeqlen));
   if (o.window < 0)
     return err("window must be >= 0 (0 = none), got " + std::to_string(o.window));
+  if (o.kvGroups < 0 || o.kvGroups > 15)
+    return err("kv-groups must be between 1 and 15 (0 = heuristic), got " +
+               std::to_string(o.kvGroups));
   if (o.numStages < 1 || o.numStages > 2)
     return err("num-stages must be 1 or 2, got " + std::to_string(o.numStages));
   return llvm::Error::success();
@@ -234,9 +250,11 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   ConvertParallaxToNVVMOptions nvvmOpts;
   nvvmOpts.chip = o.chip;
   nvvmOpts.numStages = o.numStages;
+  nvvmOpts.kvGroups = tc.kvGroups;
   ParallaxCheckResourcesOptions resOpts;
   resOpts.chip = o.chip;
   resOpts.numStages = o.numStages;
+  resOpts.kvGroups = tc.kvGroups;
   Stage stages[] = {
       {"01-high-level.mlir", [](PassManager &) {}},
       {"02-tiled.mlir",
@@ -339,6 +357,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
                           {"block_n", tc.blockN},
                           {"num_warps", tc.numWarps},
                           {"pack_gqa", tc.packGqa},
+                          {"kv_groups", tc.kvGroups},
                           {"num_stages", o.numStages}}},
   };
   std::string json;

@@ -6,13 +6,16 @@
 
 // GEN: parallax_decode_d128_bf16_h32x8: wrote {{.*}}/out/parallax_decode_d128_bf16_h32x8.{ptx,json} in {{[0-9.]+}} s
 
-// The GQA group (4 query heads) and their probes share one 8-row warp tile.
+// The GQA group (4 query heads) and their probes share one 8-row warp tile;
+// 4 warp groups split the key tiles (2 stages x (K + V) x 32 x 272 bytes each).
 // JSON-DAG: "entry": "parallax_decode_d128_bf16_h32x8"
 // JSON-DAG: "chip": "sm_90"
 // JSON-DAG: "ptx_version": "8.0"
 // JSON-DAG: "compiler": "parallax 0.1.0 (MLIR 22.1.8)"
 // JSON-DAG: "input_ir_sha256": "{{[0-9a-f]+}}"
-// JSON-DAG: "shared_bytes": 69632
+// JSON-DAG: "shared_bytes": 139264
+// JSON-DAG: "kv_groups": 4
+// JSON-DAG: "block_n": 32
 // JSON-DAG: "ceil(q.dim2/2)"
 // JSON-DAG: "pack_gqa": true
 // JSON-DAG: "block_m": 2

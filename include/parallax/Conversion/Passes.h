@@ -39,6 +39,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<int64_t> numStages{*this, "num-stages",
                             llvm::cl::desc("K/V shared-memory stages"),
                             llvm::cl::init(2)};
+  Option<int64_t> kvGroups{*this, "kv-groups",
+                           llvm::cl::desc("Warp groups splitting the key tiles"),
+                           llvm::cl::init(1)};
 };
 
 /// Tile, fuse, check resources, lower to NVVM and to the LLVM dialect.

@@ -36,7 +36,10 @@ def ConvertParallaxToNVVM : Pass<"convert-parallax-to-nvvm", "ModuleOp"> {
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "Target GPU: sm_80, sm_86, sm_89, sm_90 or sm_90a">,
     Option<"numStages", "num-stages", "int64_t", /*default=*/"2",
-           "Shared-memory stages for K/V tiles (1 = no prefetch, 2 = double buffer)">
+           "Shared-memory stages for K/V tiles (1 = no prefetch, 2 = double buffer)">,
+    Option<"kvGroups", "kv-groups", "int64_t", /*default=*/"1",
+           "Warp groups per CTA that split the key tiles and merge (m, d, O) at "
+           "the end through shared memory (decode: more bytes in flight)">
   ];
   let dependentDialects = ["LLVM::LLVMDialect", "NVVM::NVVMDialect",
                            "scf::SCFDialect", "arith::ArithDialect"];
@@ -57,7 +60,9 @@ def ParallaxCheckResources : Pass<"parallax-check-resources", "ModuleOp"> {
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "Target GPU: sm_80, sm_86, sm_89, sm_90 or sm_90a">,
     Option<"numStages", "num-stages", "int64_t", /*default=*/"2",
-           "Shared-memory stages for K/V tiles">
+           "Shared-memory stages for K/V tiles">,
+    Option<"kvGroups", "kv-groups", "int64_t", /*default=*/"1",
+           "Warp groups splitting the key tiles">
   ];
 }
 

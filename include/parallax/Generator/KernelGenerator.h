@@ -30,6 +30,7 @@ struct GenOptions {
   std::string chip = "sm_80";
   int64_t blockM = 0, blockN = 0, numWarps = 0; ///< 0 = heuristic
   int64_t numStages = 2;
+  int64_t kvGroups = 0;       ///< warp groups splitting the keys (0 = heuristic)
   std::string name;           ///< kernel entry; empty = derived from options
   std::string dumpDir;        ///< if set, every stage is written there
 };
@@ -37,6 +38,7 @@ struct GenOptions {
 struct TileConfig {
   int64_t blockM, blockN, numWarps;
   bool packGqa;
+  int64_t kvGroups;
 };
 
 /// The heuristic: rows per warp are 8 (Parallax: 8 query + 8 probe rows) or

@@ -47,6 +47,7 @@ struct ProgramInfo {
   bool parallax = false; ///< Q and R stacked: 8 query rows per warp
   int64_t rows = 0;      ///< query-tile rows (all packed heads)
   int64_t headDim = 0, blockN = 0, warps = 0;
+  int64_t kvGroups = 1; ///< warp groups that split the key tiles of a program
   Type elt;              ///< bf16 or f16
   SmallVector<TileLoadOp> loopLoads; ///< K/V tiles, in order
 
@@ -56,7 +57,12 @@ struct ProgramInfo {
   int64_t smemStride() const { return headDim * eltBytes() + 16; }
   int64_t tileBytes() const { return blockN * smemStride(); }
   int64_t sharedBytes(int64_t stages) const {
-    return stages * static_cast<int64_t>(loopLoads.size()) * tileBytes();
+    int64_t staging =
+        kvGroups * stages * static_cast<int64_t>(loopLoads.size()) * tileBytes();
+    // The groups' partial (m, d, O) registers pass through the same memory.
+    int64_t merge =
+        kvGroups > 1 ? kvGroups * (headDim / 2 + 4) * 32 * warps * 4 : 0;
+    return std::max(staging, merge);
   }
   /// Registers per thread held across the loop and in one iteration.
   int64_t registerEstimate() const {
@@ -265,6 +271,14 @@ private:
         b, loc, v, arith::TruncFOp::create(b, loc, p.elt, hi), c32(1));
     return LLVM::BitcastOp::create(b, loc, i32(), v);
   }
+  /// Only warp group 0 stores (after a merge every group holds the result).
+  Value storeGuard(Value cond) {
+    if (p.kvGroups == 1)
+      return cond;
+    return arith::AndIOp::create(
+        b, loc, cond,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0)));
+  }
   Value asOperand(Value packed) {
     if (p.elt.isBF16())
       return packed; // NVVM takes bf16 pairs as i32
@@ -326,6 +340,7 @@ private:
   DenseMap<Value, Value> argPtr;                       // func arg -> ptr<1>
   DenseMap<std::pair<Value, int64_t>, Value> dynDims;  // (arg, dim) -> i64
   Value outPtr, smem, lane, warp, g, c;
+  Value group; ///< which warp group (key split) this thread belongs to
   IRMapping scalars;
   DenseMap<Value, Frag> frags;
   DenseMap<Operation *, unsigned> loadSlot;
@@ -499,11 +514,21 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
              : mulc(mul(add(mulc(bIdx, heads), head), srcLen), d);
   int64_t rowStride = packed ? heads * d : d;
   int64_t chunksPerRow = d * eb / 16, total = rows * chunksPerRow;
-  int64_t threads = 32 * p.warps;
+  int64_t threads = 32 * p.warps; // the copying warp group
   Value tid = add(mulc(warp, 32), lane);
   Value src = argPtr.at(op.getSource());
-  for (int64_t it = 0; it * threads < total; ++it) {
-    Value idx = addc(tid, it * threads);
+  int64_t iters = llvm::divideCeil(total, threads);
+  // Many chunks per thread (one warp copying a tile): a rolled loop keeps the
+  // address registers of one chunk live instead of all of them.
+  bool rolled = iters > 2 && total % threads == 0;
+  scf::ForOp copyLoop;
+  if (rolled) {
+    copyLoop = scf::ForOp::create(b, loc, c64(0), c64(iters), c64(1));
+    b.setInsertionPointToStart(copyLoop.getBody());
+  }
+  for (int64_t it = 0; it < (rolled ? 1 : iters); ++it) {
+    Value idx = rolled ? add(tid, mulc(copyLoop.getInductionVar(), threads))
+                       : addc(tid, it * threads);
     auto body = [&]() {
       Value r = arith::DivSIOp::create(b, loc, idx, c64(chunksPerRow));
       Value ch = arith::RemSIOp::create(b, loc, idx, c64(chunksPerRow));
@@ -521,7 +546,7 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
                                   b.getContext(), NVVM::LoadCacheModifierKind::CG),
                               size);
     };
-    if ((it + 1) * threads <= total) {
+    if (rolled || (it + 1) * threads <= total) {
       body();
     } else {
       auto ifOp = scf::IfOp::create(b, loc, lt(idx, c64(total)), false);
@@ -530,6 +555,8 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
       body();
     }
   }
+  if (rolled)
+    b.setInsertionPointAfter(copyLoop);
 }
 
 std::array<Value, 4> KernelBuilder::ldmatrix4(Value ptr, bool trans) {
@@ -893,7 +920,7 @@ LogicalResult KernelBuilder::lowerStore(tensor::ParallelInsertSliceOp op) {
       Value i = tileRow(o.layout, h);
       Value rowBase =
           mulc(add(mulc(add(tok0, i), dstType.getDimSize(1)), head), d);
-      auto ifOp = scf::IfOp::create(b, loc, lt(i, valid), false);
+      auto ifOp = scf::IfOp::create(b, loc, storeGuard(lt(i, valid)), false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       for (int64_t j = 0; j < d / 8; ++j) {
@@ -913,7 +940,7 @@ LogicalResult KernelBuilder::lowerStore(tensor::ParallelInsertSliceOp op) {
     Value i = arith::RemSIOp::create(b, loc, r, c64(v.rowsPerHead));
     Value rowBase = mulc(add(mul(add(mulc(bIdx, dstType.getDimSize(1)),
                                      add(head0, gHead)), lq), add(row0, i)), d);
-    auto ifOp = scf::IfOp::create(b, loc, lt(i, valid), false);
+    auto ifOp = scf::IfOp::create(b, loc, storeGuard(lt(i, valid)), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     for (int64_t j = 0; j < d / 8; ++j) {
@@ -951,9 +978,26 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   Value lb = scalar(loop.getLowerBound()), ub = scalar(loop.getUpperBound());
   Value oldIv = loop.getInductionVar();
   int64_t numLoads = p.loopLoads.size();
+  int64_t groups = p.kvGroups;
+  // Each warp group owns its stages: group * stages * loads * tile bytes.
+  Value groupBase = mulc(group, stages * numLoads * p.tileBytes());
   auto stageBase = [&](Value stage, unsigned slot) {
     Value off = mulc(add(mulc(stage, numLoads), c64(slot)), p.tileBytes());
-    return gep(smem, off);
+    return gep(smem, add(groupBase, off));
+  };
+  // Group g runs tiles lb + g, lb + g + groups, ...; the group's own warps
+  // meet at named barrier 1 + g (barrier 0 is the whole CTA).
+  Value groupIdx = arith::IndexCastOp::create(b, loc, b.getIndexType(), group);
+  Value groupsIdx = arith::ConstantIndexOp::create(b, loc, groups);
+  lb = arith::AddIOp::create(b, loc, lb, groupIdx);
+  auto groupBarrier = [&]() {
+    if (groups == 1) {
+      NVVM::Barrier0Op::create(b, loc);
+      return;
+    }
+    Value id = arith::TruncIOp::create(b, loc, i32(), addc(group, 1));
+    NVVM::BarrierOp::create(b, loc, Type(), id, c32(32 * p.warps),
+                            NVVM::BarrierReductionAttr(), Value());
   };
   auto issue = [&](Value ivIndex, Value stage) {
     for (TileLoadOp l : p.loopLoads)
@@ -971,16 +1015,17 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
 
-  auto newLoop = scf::ForOp::create(b, loc, lb, ub, scalar(loop.getStep()), flatInits);
+  auto newLoop = scf::ForOp::create(b, loc, lb, ub, groupsIdx, flatInits);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(newLoop.getBody());
   Value iv = newLoop.getInductionVar();
   scalars.map(oldIv, iv);
   loopMarker = c64(0).getDefiningOp();
-  Value rel = toI64(arith::SubIOp::create(b, loc, iv, lb));
+  Value rel = arith::DivSIOp::create(
+      b, loc, toI64(arith::SubIOp::create(b, loc, iv, lb)), c64(groups));
   Value stage = prefetch ? arith::RemSIOp::create(b, loc, rel, c64(2)).getResult() : c64(0);
   if (prefetch) {
-    Value next = arith::AddIOp::create(b, loc, iv, arith::ConstantIndexOp::create(b, loc, 1));
+    Value next = arith::AddIOp::create(b, loc, iv, groupsIdx);
     auto ifOp = scf::IfOp::create(
         b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, next, ub), false);
     {
@@ -995,7 +1040,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
     NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(0));
   }
-  NVVM::Barrier0Op::create(b, loc);
+  groupBarrier();
   for (TileLoadOp l : p.loopLoads)
     frags[l.getResult()] = SmemTile{stageBase(stage, loadSlot.at(l))};
 
@@ -1014,7 +1059,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     if (failed(lowerOp(&op)))
       return failure();
   // Every warp is done with this stage before the next prefetch reuses it.
-  NVVM::Barrier0Op::create(b, loc);
+  groupBarrier();
   auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
   SmallVector<Value> flatYield;
   for (auto [k, v] : llvm::enumerate(yield.getOperands())) {
@@ -1029,10 +1074,74 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   loopMarker = nullptr;
 
   b.setInsertionPointAfter(newLoop);
+  SmallVector<Value> merged(newLoop.getResults());
+  if (groups > 1) {
+    // Merge the groups' partial (m, d, O): m = max_g m_g and every other
+    // carried value x = sum_g x_g * exp2(m_g - m), through shared memory.
+    int64_t maxIdx = -1;
+    for (auto [k, v] : llvm::enumerate(yield.getOperands()))
+      if (auto st = v.getDefiningOp<SoftmaxStepOp>(); st && st.getNewMax() == v)
+        maxIdx = k;
+    if (maxIdx < 0)
+      return loop.emitError() << "cannot split keys across warp groups: no "
+                                 "running max among the loop-carried values";
+    int64_t regsPerThread = flatInits.size(), tpg = 32 * p.warps;
+    Value tidInGroup = add(mulc(warp, 32), lane);
+    auto slot = [&](Value grp, int64_t r) {
+      Value idx = add(mulc(add(mulc(grp, regsPerThread), c64(r)), tpg), tidInGroup);
+      return gep(smem, mulc(idx, 4));
+    };
+    NVVM::Barrier0Op::create(b, loc); // every group is done with its stages
+    for (int64_t r = 0; r < regsPerThread; ++r)
+      LLVM::StoreOp::create(b, loc, merged[r], slot(group, r), 4);
+    NVVM::Barrier0Op::create(b, loc);
+    SmallVector<SmallVector<Value>> all(groups);
+    for (int64_t gi = 0; gi < groups; ++gi)
+      for (int64_t r = 0; r < regsPerThread; ++r)
+        all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), slot(c64(gi), r), 4));
+    Carried &mc = carried[maxIdx];
+    Value negInf = cf(-std::numeric_limits<double>::infinity());
+    SmallVector<Value> mStar;
+    for (size_t h = 0; h < mc.count; ++h) {
+      Value m = negInf;
+      for (int64_t gi = 0; gi < groups; ++gi)
+        m = fmax(m, all[gi][mc.first + h]);
+      mStar.push_back(m);
+    }
+    // exp2(m_g - m*) per group and half; empty rows (m* = -inf) scale by 0.
+    SmallVector<SmallVector<Value>> scaleOf(groups);
+    for (int64_t gi = 0; gi < groups; ++gi)
+      for (size_t h = 0; h < mc.count; ++h) {
+        Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                            mStar[h], negInf);
+        Value safe = sel(isInf, cf(0), mStar[h]);
+        scaleOf[gi].push_back(
+            exp2(arith::SubFOp::create(b, loc, all[gi][mc.first + h], safe)));
+      }
+    for (auto [k, cd] : llvm::enumerate(carried)) {
+      if (static_cast<int64_t>(k) == maxIdx) {
+        for (size_t h = 0; h < mc.count; ++h)
+          merged[mc.first + h] = mStar[h];
+        continue;
+      }
+      int halves = halvesOf(cd.layout);
+      int64_t perHalf = cd.count / halves;
+      for (size_t r = 0; r < cd.count; ++r) {
+        // A Stacked8 tile's two halves are the same query rows (half 0 of m).
+        size_t h = mc.count == 1 ? 0 : r / perHalf;
+        Value acc = cf(0);
+        for (int64_t gi = 0; gi < groups; ++gi)
+          acc = arith::AddFOp::create(
+              b, loc, acc,
+              arith::MulFOp::create(b, loc, all[gi][cd.first + r], scaleOf[gi][h]));
+        merged[cd.first + r] = acc;
+      }
+    }
+  }
   for (auto [k, res] : llvm::enumerate(loop.getResults())) {
     Carried &cd = carried[k];
-    SmallVector<Value> regs(newLoop.getResults().begin() + cd.first,
-                            newLoop.getResults().begin() + cd.first + cd.count);
+    SmallVector<Value> regs(merged.begin() + cd.first,
+                            merged.begin() + cd.first + cd.count);
     if (cd.isRow)
       frags[res] = RowVec{cd.layout, regs};
     else
@@ -1072,7 +1181,7 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build(Value) {
   auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), params);
   kernel = LLVM::LLVMFuncOp::create(b, loc, func.getSymName(), fnType);
   kernel->setAttr("nvvm.kernel", b.getUnitAttr());
-  int64_t threads = 32 * p.warps;
+  int64_t threads = 32 * p.warps * p.kvGroups;
   kernel->setAttr("nvvm.maxntid", b.getDenseI32ArrayAttr({(int32_t)threads, 1, 1}));
   kernel->setAttr("parallax.param_names", b.getArrayAttr(paramNames));
   kernel->setAttr("parallax.block", b.getI64ArrayAttr({threads, 1, 1}));
@@ -1091,7 +1200,11 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build(Value) {
   smem = sym;
   Value tid = toI64(NVVM::ThreadIdXOp::create(b, loc, i32()));
   lane = arith::RemSIOp::create(b, loc, tid, c64(32));
-  warp = arith::DivSIOp::create(b, loc, tid, c64(32));
+  // Warps [g * warps, (g + 1) * warps) form key-split group g; `warp` is the
+  // warp's index within its group (it picks the tile rows).
+  Value warpInCta = arith::DivSIOp::create(b, loc, tid, c64(32));
+  warp = arith::RemSIOp::create(b, loc, warpInCta, c64(p.warps));
+  group = arith::DivSIOp::create(b, loc, warpInCta, c64(p.warps));
   g = arith::DivSIOp::create(b, loc, lane, c64(4));
   c = arith::RemSIOp::create(b, loc, lane, c64(4));
 
@@ -1155,7 +1268,14 @@ struct ConvertParallaxToNVVMPass
       return signalPassFailure();
     }
     if (numStages < 1 || numStages > 2) {
-      module.emitError() << "num-stages must be 1 or 2, got " << numStages;
+      module.emitError() << "num-stages must be 1 or 2, got "
+                         << static_cast<int64_t>(numStages);
+      return signalPassFailure();
+    }
+    if (kvGroups < 1 || kvGroups > 15) {
+      module.emitError() << "kv-groups must be between 1 and 15 (named "
+                            "barriers 1..15), got "
+                         << static_cast<int64_t>(kvGroups);
       return signalPassFailure();
     }
     WalkResult untiled = module.walk([](Operation *op) {
@@ -1185,6 +1305,8 @@ struct ConvertParallaxToNVVMPass
     }
     for (func::FuncOp f : funcs) {
       FailureOr<ProgramInfo> info = analyze(f);
+      if (succeeded(info))
+        info->kvGroups = kvGroups;
       if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
           failed(checkResources(*info, *target, numStages, info->loop)))
         return signalPassFailure();
@@ -1227,6 +1349,8 @@ struct CheckResourcesPass
       if (!hasProgram)
         return WalkResult::advance();
       FailureOr<ProgramInfo> info = analyze(f);
+      if (succeeded(info))
+        info->kvGroups = kvGroups;
       if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
           failed(checkResources(*info, *target, numStages, info->loop)))
         return WalkResult::interrupt();

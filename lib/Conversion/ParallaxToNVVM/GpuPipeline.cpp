@@ -23,10 +23,12 @@ void mlir::parallax::buildGpuPipeline(OpPassManager &pm,
   ParallaxCheckResourcesOptions res;
   res.chip = o.chip;
   res.numStages = o.numStages;
+  res.kvGroups = o.kvGroups;
   pm.addPass(createParallaxCheckResources(res));
   ConvertParallaxToNVVMOptions nvvm;
   nvvm.chip = o.chip;
   nvvm.numStages = o.numStages;
+  nvvm.kvGroups = o.kvGroups;
   pm.addPass(createConvertParallaxToNVVM(nvvm));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
