@@ -45,6 +45,7 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
   // Registers of one iteration: A operand D/16*4, S BN/8*4, O D/8*4.
   c.blockN = o.headDim > 128 ? 32 : 64;
   c.kvGroups = 1;
+  c.splitKv = o.decode;
   if (o.decode) {
     // Decode reads the whole cache for a handful of rows: split the key
     // tiles over warp groups of one CTA (merged at the end) so that each
@@ -77,6 +78,8 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     c.blockM = o.blockM;
   if (o.kvGroups)
     c.kvGroups = o.kvGroups;
+  if (o.splitKv >= 0)
+    c.splitKv = o.splitKv;
   return c;
 }
 
@@ -251,6 +254,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   nvvmOpts.chip = o.chip;
   nvvmOpts.numStages = o.numStages;
   nvvmOpts.kvGroups = tc.kvGroups;
+  nvvmOpts.splitKv = tc.splitKv;
   ParallaxCheckResourcesOptions resOpts;
   resOpts.chip = o.chip;
   resOpts.numStages = o.numStages;
@@ -308,6 +312,9 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   for (Attribute a : kernel->getAttrOfType<ArrayAttr>("parallax.block"))
     block.push_back(cast<IntegerAttr>(a).getInt());
   int64_t smem = kernel->getAttrOfType<IntegerAttr>("parallax.shared_bytes").getInt();
+  int64_t workspacePerCta = 0;
+  if (auto w = kernel->getAttrOfType<IntegerAttr>("parallax.workspace_bytes_per_cta"))
+    workspacePerCta = w.getInt();
 
   llvm::LLVMContext llctx;
   PTXOptions ptxOpts;
@@ -341,6 +348,9 @@ mlir::parallax::generateKernel(const GenOptions &o) {
       {"grid", std::move(grid)},
       {"block", std::move(block)},
       {"shared_bytes", smem},
+      // Split-KV: workspace = grid x*y*z CTAs x this; counters = one i32 per
+      // program (grid / num_splits), zeroed once (the kernel re-zeroes them).
+      {"workspace_bytes_per_cta", workspacePerCta},
       {"options",
        llvm::json::Object{{"probe", o.probe},
                           {"decode", o.decode},
@@ -358,6 +368,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
                           {"num_warps", tc.numWarps},
                           {"pack_gqa", tc.packGqa},
                           {"kv_groups", tc.kvGroups},
+                          {"split_kv", tc.splitKv},
                           {"num_stages", o.numStages}}},
   };
   std::string json;

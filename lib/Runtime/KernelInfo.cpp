@@ -1,6 +1,7 @@
 //===- KernelInfo.cpp - kernel metadata, grids and cache keys ------------===//
 #include "parallax/Runtime/KernelInfo.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -192,6 +193,8 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
     out.block[k] = static_cast<int64_t>(block->arr[k].num);
   }
   out.sharedBytes = static_cast<int64_t>(smem->num);
+  if (const Json *w = root.get("workspace_bytes_per_cta"))
+    out.workspaceBytesPerCta = static_cast<int64_t>(w->num);
   if (const Json *o = root.get("options")) {
     auto num = [&](const char *k) {
       const Json *v = o->get(k);
@@ -211,6 +214,7 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
     ko.hkv = static_cast<int64_t>(num("hkv"));
     ko.window = static_cast<int64_t>(num("window"));
     ko.scale = num("scale");
+    out.blockN = static_cast<int64_t>(num("block_n"));
     if (const Json *d = o->get("dtype"))
       ko.dtype = d->str;
   }
@@ -232,6 +236,18 @@ Status parallax::rt::evalGrid(const std::string &f,
     v = it->second;
     return true;
   };
+  size_t star = f.rfind('*');
+  if (star != std::string::npos) { // "X*num_splits"
+    int64_t a, b;
+    Status s = evalGrid(f.substr(0, star), dims, a);
+    if (!s)
+      return s;
+    if (!value(f.substr(star + 1), b))
+      return Status::failure("grid formula '" + f + "' names a dimension that "
+                             "was not given");
+    out = a * b;
+    return Status::success();
+  }
   if (f.rfind("ceil(", 0) == 0 && f.back() == ')') {
     std::string inner = f.substr(5, f.size() - 6);
     size_t slash = inner.find('/');
@@ -256,6 +272,17 @@ Status parallax::rt::evalGrid(const std::string &f,
     return Status::failure("grid formula '" + f + "' names a dimension that "
                            "was not given");
   return Status::success();
+}
+
+int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
+                                      int64_t numSMs) {
+  if (programs <= 0)
+    return 1;
+  int64_t want = (2 * numSMs + programs - 1) / programs;
+  // At least 16 key tiles per split (4 per warp group): below that the
+  // merge costs more than the split saves.
+  int64_t byTiles = std::max<int64_t>(1, keyTiles / 16);
+  return std::max<int64_t>(1, std::min<int64_t>({want, byTiles, 32}));
 }
 
 CacheOptions parallax::rt::defaultCacheOptions() {

@@ -20,7 +20,7 @@ echo "numerics: $pass passed, $failed failed"
 san=0 sanfail=0
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
-    for c in 1 29 33; do
+    for c in 1 29 33 57; do
       line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")
       json="${line%% *}"
       # Small shapes: the sanitizers are slow.
@@ -30,7 +30,9 @@ if command -v compute-sanitizer >/dev/null; then
         echo "sanitizer $tool $json: clean ($(grep -E "(ERROR|RACECHECK) SUMMARY" /tmp/san.log | tail -1 | sed "s/^========= //"))"
         san=$((san + 1))
       else
-        echo "sanitizer $tool $json: FAILED"; tail -20 /tmp/san.log; sanfail=$((sanfail + 1))
+        echo "sanitizer $tool $json: FAILED"
+        grep -E "Race|Hazard|Error|ERROR|Warning|SUMMARY|at 0x|in [a-z_]+$" /tmp/san.log | head -25
+        sanfail=$((sanfail + 1))
       fi
     done
   done

@@ -16,7 +16,12 @@
 // JSON-DAG: "shared_bytes": 139264
 // JSON-DAG: "kv_groups": 4
 // JSON-DAG: "block_n": 32
-// JSON-DAG: "ceil(q.dim2/2)"
+// JSON-DAG: "ceil(q.dim2/2)*num_splits"
+// JSON-DAG: "split_kv": true
+// JSON-DAG: "name": "workspace"
+// JSON-DAG: "name": "counters"
+// JSON-DAG: "name": "num_splits"
+// JSON-DAG: "workspace_bytes_per_cta": 8576
 // JSON-DAG: "pack_gqa": true
 // JSON-DAG: "block_m": 2
 // JSON-DAG: "num_warps": 1

@@ -35,6 +35,7 @@ static cl::opt<int64_t> BlockM("block-m", cl::desc("query rows per tile (0 = heu
 static cl::opt<int64_t> BlockN("block-n", cl::desc("keys per tile (0 = heuristic)"), cl::init(0));
 static cl::opt<int64_t> NumWarps("num-warps", cl::desc("warps per CTA (0 = heuristic)"), cl::init(0));
 static cl::opt<int64_t> KvGroups("kv-groups", cl::desc("warp groups splitting the key tiles (0 = heuristic)"), cl::init(0));
+static cl::opt<int> SplitKv("split-kv", cl::desc("CTAs split the key tiles: 1 on, 0 off, -1 heuristic (decode)"), cl::init(-1));
 static cl::opt<int64_t> NumStages("num-stages", cl::desc("K/V shared-memory stages (1 or 2)"), cl::init(2));
 static cl::opt<std::string> Name("name", cl::desc("kernel entry name (default: from the options)"), cl::init(""));
 static cl::opt<std::string> OutDir("o", cl::desc("output directory"), cl::init("."));
@@ -61,6 +62,7 @@ int main(int argc, char **argv) {
   o.numWarps = NumWarps;
   o.numStages = NumStages;
   o.kvGroups = KvGroups;
+  o.splitKv = SplitKv;
   o.name = Name;
   o.dumpDir = DumpDir;
   auto t0 = std::chrono::steady_clock::now();

@@ -109,7 +109,7 @@ int main(int argc, char **argv) {
     return fail("usage: parallax-run KERNEL.json --b=N --lq=N --lk=N "
                 "[--seq-lens=a,b,...] [--seed=S] [--bench=ITERS] [--no-cache]");
   std::string jsonPath = argv[1];
-  int64_t B = 1, Lq = 1, Lk = 1, bench = 0;
+  int64_t B = 1, Lq = 1, Lk = 1, bench = 0, numSplits = 0;
   uint64_t seed = 1;
   std::vector<int32_t> seqLens, varlenQ, varlenK;
   rt::CacheOptions cache = rt::defaultCacheOptions();
@@ -125,6 +125,8 @@ int main(int argc, char **argv) {
       seed = std::stoull(v);
     else if (arg(argv[i], "--bench", v))
       bench = std::stoll(v);
+    else if (arg(argv[i], "--num-splits", v))
+      numSplits = std::stoll(v);
     else if (arg(argv[i], "--seq-lens", v)) {
       size_t pos = 0;
       while (pos < v.size()) {
@@ -279,6 +281,32 @@ int main(int argc, char **argv) {
             {"cu_seqlens_q.dim0", B + 1}, {"cu_seqlens_k.dim0", B + 1}};
   }
 
+  // Split-KV kernels: choose the split count, give them a workspace and
+  // zeroed per-program counters (the kernel leaves them zeroed).
+  CUdeviceptr dwork = 0, dcount = 0;
+  if (kernel.info.workspaceBytesPerCta > 0) {
+    dims["num_splits"] = 1;
+    int64_t programs = 1;
+    for (int d = 0; d < 3; ++d) {
+      int64_t g = 0;
+      st = rt::evalGrid(kernel.info.grid[d], dims, g);
+      if (!st)
+        return fail(st.error);
+      programs *= g;
+    }
+    int sms = 0;
+    CHECK_CU(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev));
+    int64_t keyTiles = (Lk + kernel.info.blockN - 1) / std::max<int64_t>(1, kernel.info.blockN);
+    if (numSplits <= 0)
+      numSplits = rt::chooseNumSplits(programs, keyTiles, sms);
+    dims["num_splits"] = numSplits;
+    CHECK_CU(cuMemAlloc(&dwork, std::max<int64_t>(4, programs * numSplits *
+                                                      kernel.info.workspaceBytesPerCta)));
+    CHECK_CU(cuMemAlloc(&dcount, std::max<int64_t>(4, programs * 4)));
+    CHECK_CU(cuMemsetD32(dcount, 0, std::max<int64_t>(1, programs)));
+    ptrs["workspace"] = dwork;
+    ptrs["counters"] = dcount;
+  }
   st = rt::launch(kernel, ptrs, dims);
   if (!st)
     return fail(st.error);
@@ -320,9 +348,13 @@ int main(int argc, char **argv) {
     std::sort(times.begin(), times.end());
     medianUs = times[times.size() / 2] * 1000.0;
   }
-  std::printf("%s %s B=%lld Lq=%lld Lk=%lld rel-L2=%.3e max-abs=%.3e nan=%zu "
+  if (dwork)
+    cuMemFree(dwork), cuMemFree(dcount);
+  std::printf("%s %s%s B=%lld Lq=%lld Lk=%lld rel-L2=%.3e max-abs=%.3e nan=%zu "
               "elements=%zu tol=%.0e cache=%s%s\n",
-              ok ? "PASS" : "FAIL", kernel.info.entry.c_str(), (long long)B,
+              ok ? "PASS" : "FAIL", kernel.info.entry.c_str(),
+              numSplits > 0 ? (" splits=" + std::to_string(numSplits)).c_str() : "",
+              (long long)B,
               (long long)Lq, (long long)Lk, err, maxAbs, nans, nq, tol,
               kernel.fromCache ? "hit" : "miss",
               bench > 0 ? (" median-us=" + std::to_string(medianUs)).c_str() : "");

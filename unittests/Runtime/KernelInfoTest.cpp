@@ -63,9 +63,23 @@ TEST(KernelInfo, EvaluatesGridFormulas) {
   EXPECT_EQ(v, 8);
   ASSERT_TRUE(evalGrid("q.dim2-1", dims, v).ok);
   EXPECT_EQ(v, 64);
+  dims["num_splits"] = 5;
+  ASSERT_TRUE(evalGrid("ceil(q.dim2/32)*num_splits", dims, v).ok);
+  EXPECT_EQ(v, 15);
   Status s = evalGrid("k.dim2", dims, v);
   EXPECT_FALSE(s.ok);
   EXPECT_NE(s.error.find("k.dim2"), std::string::npos) << s.error;
+}
+
+TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
+  // 8 programs on 132 SMs, 1024 key tiles: 33 wanted, capped at 32.
+  EXPECT_EQ(chooseNumSplits(8, 1024, 132), 32);
+  // Few key tiles: at least 16 tiles per split.
+  EXPECT_EQ(chooseNumSplits(8, 128, 132), 8);
+  EXPECT_EQ(chooseNumSplits(8, 10, 132), 1);
+  // Enough programs already: no split.
+  EXPECT_EQ(chooseNumSplits(1024, 1024, 132), 1);
+  EXPECT_EQ(chooseNumSplits(0, 1024, 132), 1);
 }
 
 TEST(KernelInfo, CacheKeyChangesWithEverythingItCovers) {

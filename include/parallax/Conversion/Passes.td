@@ -39,7 +39,11 @@ def ConvertParallaxToNVVM : Pass<"convert-parallax-to-nvvm", "ModuleOp"> {
            "Shared-memory stages for K/V tiles (1 = no prefetch, 2 = double buffer)">,
     Option<"kvGroups", "kv-groups", "int64_t", /*default=*/"1",
            "Warp groups per CTA that split the key tiles and merge (m, d, O) at "
-           "the end through shared memory (decode: more bytes in flight)">
+           "the end through shared memory (decode: more bytes in flight)">,
+    Option<"splitKv", "split-kv", "bool", /*default=*/"false",
+           "CTAs split the key tiles too: blockIdx.x = query tile x num_splits "
+           "+ split; the kernel takes workspace, counters (zeroed once) and "
+           "num_splits, and the last CTA of a program merges and stores">
   ];
   let dependentDialects = ["LLVM::LLVMDialect", "NVVM::NVVMDialect",
                            "scf::SCFDialect", "arith::ArithDialect"];
@@ -62,7 +66,9 @@ def ParallaxCheckResources : Pass<"parallax-check-resources", "ModuleOp"> {
     Option<"numStages", "num-stages", "int64_t", /*default=*/"2",
            "Shared-memory stages for K/V tiles">,
     Option<"kvGroups", "kv-groups", "int64_t", /*default=*/"1",
-           "Warp groups splitting the key tiles">
+           "Warp groups splitting the key tiles">,
+    Option<"splitKv", "split-kv", "bool", /*default=*/"false",
+           "CTAs split the key tiles too">
   ];
 }
 

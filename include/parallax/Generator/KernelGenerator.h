@@ -31,6 +31,7 @@ struct GenOptions {
   int64_t blockM = 0, blockN = 0, numWarps = 0; ///< 0 = heuristic
   int64_t numStages = 2;
   int64_t kvGroups = 0;       ///< warp groups splitting the keys (0 = heuristic)
+  int splitKv = -1;           ///< CTAs split the keys too (-1 = heuristic: decode)
   std::string name;           ///< kernel entry; empty = derived from options
   std::string dumpDir;        ///< if set, every stage is written there
 };
@@ -39,6 +40,7 @@ struct TileConfig {
   int64_t blockM, blockN, numWarps;
   bool packGqa;
   int64_t kvGroups;
+  bool splitKv;
 };
 
 /// The heuristic: rows per warp are 8 (Parallax: 8 query + 8 probe rows) or

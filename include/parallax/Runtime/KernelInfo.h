@@ -46,10 +46,16 @@ struct KernelInfo {
   std::array<std::string, 3> grid; ///< "8", "q.dim0" or "ceil(q.dim2/32)"
   std::array<int64_t, 3> block{1, 1, 1};
   int64_t sharedBytes = 0;
+  int64_t workspaceBytesPerCta = 0; ///< > 0: split-KV kernel
+  int64_t blockN = 0;
   std::string raw;
 };
 
 Status parseKernelInfo(const std::string &json, KernelInfo &out);
+
+/// How many CTAs split the keys of one program: enough CTAs for about two
+/// per SM, at least 16 key tiles each, at most 32 splits.
+int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs);
 
 /// Evaluates one grid formula with the dimension values.
 Status evalGrid(const std::string &formula,

@@ -48,6 +48,7 @@ struct ProgramInfo {
   int64_t rows = 0;      ///< query-tile rows (all packed heads)
   int64_t headDim = 0, blockN = 0, warps = 0;
   int64_t kvGroups = 1; ///< warp groups that split the key tiles of a program
+  bool splitKv = false; ///< CTAs split the key tiles too (num_splits at launch)
   Type elt;              ///< bf16 or f16
   SmallVector<TileLoadOp> loopLoads; ///< K/V tiles, in order
 
@@ -211,6 +212,14 @@ struct StoreView {
 };
 using Frag = std::variant<Acc, RowVec, AOperand, SmemTile, Splat, StoreView>;
 
+/// Where a loop-carried tile sits in the flattened f32 registers.
+struct Carried {
+  bool isRow;
+  Layout layout;
+  int64_t cols;
+  size_t first, count;
+};
+
 class KernelBuilder {
 public:
   KernelBuilder(func::FuncOp func, ProgramInfo info, const TargetInfo &target,
@@ -273,11 +282,13 @@ private:
   }
   /// Only warp group 0 stores (after a merge every group holds the result).
   Value storeGuard(Value cond) {
-    if (p.kvGroups == 1)
-      return cond;
-    return arith::AndIOp::create(
-        b, loc, cond,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0)));
+    if (p.kvGroups > 1)
+      cond = arith::AndIOp::create(
+          b, loc, cond,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0)));
+    if (isLastSplit)
+      cond = arith::AndIOp::create(b, loc, cond, isLastSplit);
+    return cond;
   }
   Value asOperand(Value packed) {
     if (p.elt.isBF16())
@@ -301,7 +312,10 @@ private:
   Value scalar(Value v);
   Value scalarWith(Value v, Value oldIv, Value newIv);
 
-  LogicalResult lowerBlock(Block &block, scf::ForOp loop);
+  SmallVector<Value> mergePartials(ArrayRef<SmallVector<Value>> all,
+                                   ArrayRef<Carried> carried, int64_t maxIdx);
+  LogicalResult mergeSplits(SmallVector<Value> &merged,
+                            ArrayRef<Carried> carried, scf::YieldOp yield);
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerLoop(scf::ForOp loop);
   LogicalResult lowerStore(tensor::ParallelInsertSliceOp op);
@@ -341,6 +355,10 @@ private:
   DenseMap<std::pair<Value, int64_t>, Value> dynDims;  // (arg, dim) -> i64
   Value outPtr, smem, lane, warp, g, c;
   Value group; ///< which warp group (key split) this thread belongs to
+  // Split-KV across CTAs: the workspace and counters parameters, the split
+  // count (a launch parameter), this CTA's split and query tile, and whether
+  // this CTA is the program's last to finish (the one that stores).
+  Value workspace, counters, numSplits, split, qTile, isLastSplit;
   IRMapping scalars;
   DenseMap<Value, Frag> frags;
   DenseMap<Operation *, unsigned> loadSlot;
@@ -954,12 +972,6 @@ LogicalResult KernelBuilder::lowerStore(tensor::ParallelInsertSliceOp op) {
 
 LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   // Flatten loop-carried tiles into f32 registers.
-  struct Carried {
-    bool isRow;
-    Layout layout;
-    int64_t cols;
-    size_t first, count;
-  };
   SmallVector<Carried> carried;
   SmallVector<Value> flatInits;
   for (Value init : loop.getInitArgs()) {
@@ -989,6 +1001,16 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   // meet at named barrier 1 + g (barrier 0 is the whole CTA).
   Value groupIdx = arith::IndexCastOp::create(b, loc, b.getIndexType(), group);
   Value groupsIdx = arith::ConstantIndexOp::create(b, loc, groups);
+  if (p.splitKv) {
+    // CTA split s takes tiles [lb + s*chunk, min(ub, lb + (s+1)*chunk)).
+    Value S = arith::IndexCastOp::create(b, loc, b.getIndexType(), numSplits);
+    Value sp = arith::IndexCastOp::create(b, loc, b.getIndexType(), split);
+    Value n = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb),
+                                     arith::ConstantIndexOp::create(b, loc, 0));
+    Value chunk = arith::CeilDivSIOp::create(b, loc, n, S);
+    lb = arith::AddIOp::create(b, loc, lb, arith::MulIOp::create(b, loc, sp, chunk));
+    ub = arith::MinSIOp::create(b, loc, ub, arith::AddIOp::create(b, loc, lb, chunk));
+  }
   lb = arith::AddIOp::create(b, loc, lb, groupIdx);
   auto groupBarrier = [&]() {
     if (groups == 1) {
@@ -1099,45 +1121,10 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     for (int64_t gi = 0; gi < groups; ++gi)
       for (int64_t r = 0; r < regsPerThread; ++r)
         all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), slot(c64(gi), r), 4));
-    Carried &mc = carried[maxIdx];
-    Value negInf = cf(-std::numeric_limits<double>::infinity());
-    SmallVector<Value> mStar;
-    for (size_t h = 0; h < mc.count; ++h) {
-      Value m = negInf;
-      for (int64_t gi = 0; gi < groups; ++gi)
-        m = fmax(m, all[gi][mc.first + h]);
-      mStar.push_back(m);
-    }
-    // exp2(m_g - m*) per group and half; empty rows (m* = -inf) scale by 0.
-    SmallVector<SmallVector<Value>> scaleOf(groups);
-    for (int64_t gi = 0; gi < groups; ++gi)
-      for (size_t h = 0; h < mc.count; ++h) {
-        Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                            mStar[h], negInf);
-        Value safe = sel(isInf, cf(0), mStar[h]);
-        scaleOf[gi].push_back(
-            exp2(arith::SubFOp::create(b, loc, all[gi][mc.first + h], safe)));
-      }
-    for (auto [k, cd] : llvm::enumerate(carried)) {
-      if (static_cast<int64_t>(k) == maxIdx) {
-        for (size_t h = 0; h < mc.count; ++h)
-          merged[mc.first + h] = mStar[h];
-        continue;
-      }
-      int halves = halvesOf(cd.layout);
-      int64_t perHalf = cd.count / halves;
-      for (size_t r = 0; r < cd.count; ++r) {
-        // A Stacked8 tile's two halves are the same query rows (half 0 of m).
-        size_t h = mc.count == 1 ? 0 : r / perHalf;
-        Value acc = cf(0);
-        for (int64_t gi = 0; gi < groups; ++gi)
-          acc = arith::AddFOp::create(
-              b, loc, acc,
-              arith::MulFOp::create(b, loc, all[gi][cd.first + r], scaleOf[gi][h]));
-        merged[cd.first + r] = acc;
-      }
-    }
+    merged = mergePartials(all, carried, maxIdx);
   }
+  if (p.splitKv && failed(mergeSplits(merged, carried, yield)))
+    return failure();
   for (auto [k, res] : llvm::enumerate(loop.getResults())) {
     Carried &cd = carried[k];
     SmallVector<Value> regs(merged.begin() + cd.first,
@@ -1146,6 +1133,211 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
       frags[res] = RowVec{cd.layout, regs};
     else
       frags[res] = Acc{cd.layout, cd.cols, f32(), regs};
+  }
+  return success();
+}
+
+SmallVector<Value>
+KernelBuilder::mergePartials(ArrayRef<SmallVector<Value>> all,
+                             ArrayRef<Carried> carried, int64_t maxIdx) {
+  // m = max_g m_g; every other carried value x = sum_g x_g * exp2(m_g - m).
+  int64_t groups = all.size();
+  SmallVector<Value> merged(all[0]);
+  const Carried &mc = carried[maxIdx];
+  Value negInf = cf(-std::numeric_limits<double>::infinity());
+  SmallVector<Value> mStar;
+  for (size_t h = 0; h < mc.count; ++h) {
+    Value m = negInf;
+    for (int64_t gi = 0; gi < groups; ++gi)
+      m = fmax(m, all[gi][mc.first + h]);
+    mStar.push_back(m);
+  }
+  // exp2(m_g - m*) per part and half; empty rows (m* = -inf) scale by 0.
+  SmallVector<SmallVector<Value>> scaleOf(groups);
+  for (int64_t gi = 0; gi < groups; ++gi)
+    for (size_t h = 0; h < mc.count; ++h) {
+      Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                          mStar[h], negInf);
+      Value safe = sel(isInf, cf(0), mStar[h]);
+      scaleOf[gi].push_back(
+          exp2(arith::SubFOp::create(b, loc, all[gi][mc.first + h], safe)));
+    }
+  for (auto [k, cd] : llvm::enumerate(carried)) {
+    if (static_cast<int64_t>(k) == maxIdx) {
+      for (size_t h = 0; h < mc.count; ++h)
+        merged[mc.first + h] = mStar[h];
+      continue;
+    }
+    int halves = halvesOf(cd.layout);
+    int64_t perHalf = cd.count / halves;
+    for (size_t r = 0; r < cd.count; ++r) {
+      // A Stacked8 tile's two halves are the same query rows (half 0 of m).
+      size_t h = mc.count == 1 ? 0 : r / perHalf;
+      Value acc = cf(0);
+      for (int64_t gi = 0; gi < groups; ++gi)
+        acc = arith::AddFOp::create(
+            b, loc, acc,
+            arith::MulFOp::create(b, loc, all[gi][cd.first + r], scaleOf[gi][h]));
+      merged[cd.first + r] = acc;
+    }
+  }
+  return merged;
+}
+
+static int64_t maxCarriedIndex(scf::YieldOp yield) {
+  for (auto [k, v] : llvm::enumerate(yield.getOperands()))
+    if (auto st = v.getDefiningOp<SoftmaxStepOp>(); st && st.getNewMax() == v)
+      return k;
+  return -1;
+}
+
+LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
+                                         ArrayRef<Carried> carried,
+                                         scf::YieldOp yield) {
+  // Every CTA of a program writes its partial registers to the workspace; the
+  // last one to arrive (a per-program counter) merges them and stores, then
+  // resets the counter so the next launch (or graph replay) starts at zero.
+  int64_t maxIdx = maxCarriedIndex(yield);
+  if (maxIdx < 0)
+    return yield.emitError() << "cannot split keys: no running max";
+  int64_t regs = merged.size(), tpg = 32 * p.warps;
+  kernel->setAttr("parallax.workspace_bytes_per_cta",
+                  b.getI64IntegerAttr(regs * tpg * 4));
+  Value tidInGroup = add(mulc(warp, 32), lane);
+  Value prog = add(mul(add(mul(toI64(NVVM::BlockIdZOp::create(b, loc, i32())),
+                               toI64(NVVM::GridDimYOp::create(b, loc, i32()))),
+                           toI64(NVVM::BlockIdYOp::create(b, loc, i32()))),
+                       arith::DivSIOp::create(
+                           b, loc, toI64(NVVM::GridDimXOp::create(b, loc, i32())),
+                           numSplits)),
+                   qTile);
+  auto slot = [&](Value sp, int64_t r) {
+    Value idx = add(mulc(add(mulc(add(mul(prog, numSplits), sp), regs), c64(r)), tpg),
+                    tidInGroup);
+    return gep(workspace, mulc(idx, 4));
+  };
+  Value isGroup0 =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
+  {
+    auto ifOp = scf::IfOp::create(b, loc, isGroup0, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (int64_t r = 0; r < regs; ++r)
+      LLVM::StoreOp::create(b, loc, merged[r], slot(split, r), 4);
+  }
+  NVVM::MembarOp::create(b, loc, NVVM::MemScopeKindAttr::get(
+                                     b.getContext(), NVVM::MemScopeKind::GPU));
+  NVVM::Barrier0Op::create(b, loc);
+  // Thread 0 counts this CTA in; a barrier with an OR reduction tells every
+  // thread whether this CTA is the program's last (no shared memory needed).
+  Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                     add(mulc(add(mulc(group, p.warps), warp), 32), lane),
+                                     c64(0));
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getI1Type()}, tid0, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value counter = gep(counters, mulc(prog, 4));
+    Value old = LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, counter,
+                                          c32(1), LLVM::AtomicOrdering::acq_rel);
+    Value last = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, toI64(old),
+        arith::SubIOp::create(b, loc, numSplits, c64(1)));
+    auto reset = scf::IfOp::create(b, loc, last, false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(reset.thenBlock());
+      LLVM::StoreOp::create(b, loc, c32(0), counter, 4);
+    }
+    scf::YieldOp::create(b, loc, last);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
+  }
+  Value anyLast = NVVM::BarrierOp::create(
+      b, loc, i32(), Value(), Value(),
+      NVVM::BarrierReductionAttr::get(b.getContext(), NVVM::BarrierReduction::OR),
+      arith::ExtUIOp::create(b, loc, i32(), ifOp.getResult(0)).getResult())
+                      .getRes();
+  isLastSplit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, anyLast, c32(0));
+  NVVM::MembarOp::create(b, loc, NVVM::MemScopeKindAttr::get(
+                                     b.getContext(), NVVM::MemScopeKind::GPU));
+  // Read every split's registers (volatile: another CTA wrote them).
+  // The split count is a launch parameter: accumulate in a loop.
+  Carried mc = carried[maxIdx];
+  Value negInf = cf(-std::numeric_limits<double>::infinity());
+  // Pass 1: m* = max over splits (only the max registers).
+  SmallVector<Value> mInit(mc.count, negInf);
+  // Only the last CTA merges (its loops run; the others' run zero times), and
+  // its warp groups share the splits: group g reads splits g, g + N, ...
+  int64_t groups = p.kvGroups;
+  Value from = group, to = sel(isLastSplit, numSplits, c64(0)), by = c64(groups);
+  auto mLoop = scf::ForOp::create(b, loc, from, to, by, mInit);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(mLoop.getBody());
+    SmallVector<Value> ys;
+    for (size_t h = 0; h < mc.count; ++h) {
+      Value x = LLVM::LoadOp::create(b, loc, f32(),
+                                     slot(mLoop.getInductionVar(), mc.first + h), 4,
+                                     /*isVolatile=*/true);
+      ys.push_back(fmax(mLoop.getRegionIterArgs()[h], x));
+    }
+    scf::YieldOp::create(b, loc, ys);
+  }
+  SmallVector<Value> mStar(mLoop.getResults());
+  SmallVector<Value> safe;
+  for (Value m : mStar) {
+    Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, negInf);
+    safe.push_back(sel(isInf, cf(0), m));
+  }
+  // Pass 2: x = sum_s x_s * exp2(m_s - m*).
+  SmallVector<Value> zeros(regs, cf(0));
+  auto sLoop = scf::ForOp::create(b, loc, from, to, by, zeros);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(sLoop.getBody());
+    Value sp = sLoop.getInductionVar();
+    SmallVector<Value> scale;
+    for (size_t h = 0; h < mc.count; ++h) {
+      Value ms = LLVM::LoadOp::create(b, loc, f32(), slot(sp, mc.first + h), 4,
+                                      /*isVolatile=*/true);
+      scale.push_back(exp2(arith::SubFOp::create(b, loc, ms, safe[h])));
+    }
+    SmallVector<Value> ys(sLoop.getRegionIterArgs());
+    for (auto [k, cd] : llvm::enumerate(carried)) {
+      if (static_cast<int64_t>(k) == maxIdx)
+        continue;
+      int64_t perHalf = cd.count / halvesOf(cd.layout);
+      for (size_t r = 0; r < cd.count; ++r) {
+        size_t h = mc.count == 1 ? 0 : r / perHalf;
+        Value x = LLVM::LoadOp::create(b, loc, f32(), slot(sp, cd.first + r), 4,
+                                       /*isVolatile=*/true);
+        ys[cd.first + r] = arith::AddFOp::create(
+            b, loc, ys[cd.first + r], arith::MulFOp::create(b, loc, x, scale[h]));
+      }
+    }
+    scf::YieldOp::create(b, loc, ys);
+  }
+  merged.assign(sLoop.getResults().begin(), sLoop.getResults().end());
+  for (size_t h = 0; h < mc.count; ++h)
+    merged[mc.first + h] = mStar[h];
+  if (groups > 1) {
+    // Combine the groups' partial merges through shared memory, as after the
+    // key loop (the staging buffers are free).
+    Value tidG = add(mulc(warp, 32), lane);
+    auto sslot = [&](Value grp, int64_t r) {
+      Value idx = add(mulc(add(mulc(grp, regs), c64(r)), tpg), tidG);
+      return gep(smem, mulc(idx, 4));
+    };
+    NVVM::Barrier0Op::create(b, loc);
+    for (int64_t r = 0; r < regs; ++r)
+      LLVM::StoreOp::create(b, loc, merged[r], sslot(group, r), 4);
+    NVVM::Barrier0Op::create(b, loc);
+    SmallVector<SmallVector<Value>> all(groups);
+    for (int64_t gi = 0; gi < groups; ++gi)
+      for (int64_t r = 0; r < regs; ++r)
+        all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), sslot(c64(gi), r), 4));
+    merged = mergePartials(all, carried, maxIdx);
   }
   return success();
 }
@@ -1167,6 +1359,11 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build(Value) {
   }
   params.push_back(ptrG);
   paramNames.push_back(b.getStringAttr("out"));
+  if (p.splitKv) {
+    params.append({ptrG, ptrG});
+    paramNames.push_back(b.getStringAttr("workspace"));
+    paramNames.push_back(b.getStringAttr("counters"));
+  }
   SmallVector<std::pair<unsigned, int64_t>> dyn;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     auto t = cast<RankedTensorType>(func.getArgument(i).getType());
@@ -1176,6 +1373,10 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build(Value) {
         params.push_back(i64());
         paramNames.push_back(b.getStringAttr(nameOf(i) + ".dim" + std::to_string(d)));
       }
+  }
+  if (p.splitKv) {
+    params.push_back(i64());
+    paramNames.push_back(b.getStringAttr("num_splits"));
   }
   b.setInsertionPoint(func);
   auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), params);
@@ -1191,9 +1392,15 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build(Value) {
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
     argPtr[func.getArgument(i)] = entry->getArgument(i);
   outPtr = entry->getArgument(func.getNumArguments());
+  unsigned firstDim = func.getNumArguments() + 1 + (p.splitKv ? 2 : 0);
   for (auto [k, d] : llvm::enumerate(dyn))
     dynDims[{func.getArgument(d.first), d.second}] =
-        entry->getArgument(func.getNumArguments() + 1 + k);
+        entry->getArgument(firstDim + k);
+  if (p.splitKv) {
+    workspace = entry->getArgument(func.getNumArguments() + 1);
+    counters = entry->getArgument(func.getNumArguments() + 2);
+    numSplits = entry->getArguments().back();
+  }
 
   auto sym = LLVM::AddressOfOp::create(
       b, loc, LLVM::LLVMPointerType::get(ctx, 3), "parallax_dynamic_smem");
@@ -1215,6 +1422,13 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build(Value) {
                             NVVM::BlockIdZOp::create(b, loc, i32())};
   if (ivs.size() > 3)
     return p.forall.emitError() << "at most 3 program dimensions";
+  if (p.splitKv) {
+    // blockIdx.x = query tile * num_splits + split.
+    Value x = toI64(ids[0]);
+    qTile = arith::DivSIOp::create(b, loc, x, numSplits);
+    split = arith::RemSIOp::create(b, loc, x, numSplits);
+    ids[0] = arith::TruncIOp::create(b, loc, i32(), qTile);
+  }
   for (size_t k = 0; k < ivs.size(); ++k) {
     Value iv = ivs[ivs.size() - 1 - k];
     scalars.map(iv, arith::IndexCastOp::create(b, loc, b.getIndexType(), ids[k]));
@@ -1305,8 +1519,10 @@ struct ConvertParallaxToNVVMPass
     }
     for (func::FuncOp f : funcs) {
       FailureOr<ProgramInfo> info = analyze(f);
-      if (succeeded(info))
+      if (succeeded(info)) {
         info->kvGroups = kvGroups;
+        info->splitKv = splitKv;
+      }
       if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
           failed(checkResources(*info, *target, numStages, info->loop)))
         return signalPassFailure();
@@ -1322,6 +1538,9 @@ struct ConvertParallaxToNVVMPass
       }
       while (grid.size() < 3)
         grid.push_back(StringAttr::get(f.getContext(), "1"));
+      if (splitKv)
+        grid[0] = StringAttr::get(
+            f.getContext(), cast<StringAttr>(grid[0]).str() + "*num_splits");
       KernelBuilder kb(f, *info, *target, numStages);
       FailureOr<LLVM::LLVMFuncOp> k = kb.build(Value());
       if (failed(k))
@@ -1349,8 +1568,10 @@ struct CheckResourcesPass
       if (!hasProgram)
         return WalkResult::advance();
       FailureOr<ProgramInfo> info = analyze(f);
-      if (succeeded(info))
+      if (succeeded(info)) {
         info->kvGroups = kvGroups;
+        info->splitKv = splitKv;
+      }
       if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
           failed(checkResources(*info, *target, numStages, info->loop)))
         return WalkResult::interrupt();
