@@ -40,6 +40,7 @@ static cl::opt<int64_t> NumStages("num-stages", cl::desc("K/V shared-memory stag
 static cl::opt<std::string> Name("name", cl::desc("kernel entry name (default: from the options)"), cl::init(""));
 static cl::opt<std::string> OutDir("o", cl::desc("output directory"), cl::init("."));
 static cl::opt<std::string> DumpDir("dump-dir", cl::desc("write every stage (01-...mlir ... 07-kernel.ptx) here"), cl::init(""));
+static cl::alias DumpDirAlias("parallax-dump-dir", cl::desc("Alias for --dump-dir"), cl::aliasopt(DumpDir));
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
