@@ -1,5 +1,6 @@
 //===- CpuRunner.cpp - run attention kernels on the host ------------------===//
 #include "parallax/CPURunner/CpuRunner.h"
+#include "parallax/Reference/Float16.h"
 #include "parallax/Dialect/Parallax/IR/ParallaxDialect.h"
 #include "parallax/Dialect/Parallax/Transforms/Passes.h"
 
@@ -25,6 +26,8 @@
 
 using namespace parallax;
 using namespace parallax::cpu;
+using parallax::ref::fromBf16;
+using parallax::ref::toBf16;
 
 namespace {
 
@@ -40,23 +43,6 @@ std::string tensorType(std::initializer_list<int64_t> dims, const char *elt) {
     os << d << "x";
   os << elt << ">";
   return os.str();
-}
-
-uint16_t toBf16(double x) {
-  float f = static_cast<float>(x);
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffff) > 0x7f800000) // NaN stays NaN
-    return static_cast<uint16_t>((u >> 16) | 0x40);
-  u += 0x7fff + ((u >> 16) & 1); // round to nearest even
-  return static_cast<uint16_t>(u >> 16);
-}
-
-double fromBf16(uint16_t h) {
-  uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
 }
 
 /// A host buffer in the kernel's element type, viewed as a memref descriptor.

@@ -272,16 +272,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
          pm.addPass(createParallaxCheckResources(resOpts));
          pm.addPass(createConvertParallaxToNVVM(nvvmOpts));
        }},
-      {"05-llvm.mlir",
-       [&](PassManager &pm) {
-         pm.addPass(createSCFToControlFlowPass());
-         pm.addPass(createArithToLLVMConversionPass());
-         pm.addPass(createConvertIndexToLLVMPass());
-         pm.addPass(createConvertControlFlowToLLVMPass());
-         pm.addPass(createReconcileUnrealizedCastsPass());
-         pm.addPass(createCanonicalizerPass());
-         pm.addPass(createCSEPass());
-       }},
+      {"05-llvm.mlir", [&](PassManager &pm) { buildNVVMToLLVMPipeline(pm); }},
   };
   for (Stage &s : stages) {
     PassManager pm(&ctx);

@@ -77,7 +77,7 @@ Status parallax::rt::loadKernel(const std::string &jsonPath, Kernel &out,
   if (!out.fromCache) {
     CUlinkState link;
     CU_TRY(cuLinkCreate(0, nullptr, nullptr, &link));
-    CUresult r = cuLinkAddData(link, CU_JIT_INPUT_PTX, (void *)ptx.c_str(),
+    CUresult r = cuLinkAddData(link, CU_JIT_INPUT_PTX, const_cast<char *>(ptx.c_str()),
                                ptx.size() + 1, out.info.entry.c_str(), 0,
                                nullptr, nullptr);
     if (r != CUDA_SUCCESS) {

@@ -44,6 +44,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                            llvm::cl::init(1)};
 };
 
+/// From convert-parallax-to-nvvm's output to a pure LLVM/NVVM-dialect module
+/// (scf/arith/index/cf to LLVM, cleanups): the input of PTX emission.
+void buildNVVMToLLVMPipeline(OpPassManager &pm);
 /// Tile, fuse, check resources, lower to NVVM and to the LLVM dialect.
 void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
 /// Registers `parallax-lower-to-nvvm`.

@@ -30,6 +30,10 @@ void mlir::parallax::buildGpuPipeline(OpPassManager &pm,
   nvvm.numStages = o.numStages;
   nvvm.kvGroups = o.kvGroups;
   pm.addPass(createConvertParallaxToNVVM(nvvm));
+  buildNVVMToLLVMPipeline(pm);
+}
+
+void mlir::parallax::buildNVVMToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
