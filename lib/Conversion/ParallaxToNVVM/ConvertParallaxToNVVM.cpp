@@ -227,7 +227,7 @@ public:
       : func(func), p(std::move(info)), target(target), stages(stages),
         b(func.getContext()), loc(func.getLoc()) {}
 
-  FailureOr<LLVM::LLVMFuncOp> build(Value smemGlobalAddr);
+  FailureOr<LLVM::LLVMFuncOp> build();
 
 private:
   // Types and constants.
@@ -1342,7 +1342,7 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   return success();
 }
 
-FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build(Value) {
+FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   MLIRContext *ctx = func.getContext();
   auto ptrG = LLVM::LLVMPointerType::get(ctx, 1);
   SmallVector<Type> params;
@@ -1542,7 +1542,7 @@ struct ConvertParallaxToNVVMPass
         grid[0] = StringAttr::get(
             f.getContext(), cast<StringAttr>(grid[0]).str() + "*num_splits");
       KernelBuilder kb(f, *info, *target, numStages);
-      FailureOr<LLVM::LLVMFuncOp> k = kb.build(Value());
+      FailureOr<LLVM::LLVMFuncOp> k = kb.build();
       if (failed(k))
         return signalPassFailure();
       (*k)->setAttr("parallax.grid", ArrayAttr::get(f.getContext(), grid));
