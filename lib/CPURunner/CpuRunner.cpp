@@ -18,7 +18,9 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
+#include <random>
 #include <cstring>
 #include <limits>
 #include <malloc.h>
@@ -107,6 +109,11 @@ std::string parallax::cpu::buildAttentionModule(const KernelSpec &s) {
   std::string qt = tensorType({sh.B, sh.Hq, sh.Lq, sh.D}, elt);
   std::string kt = tensorType({sh.B, sh.Hkv, sh.Lk, sh.D}, elt);
   std::string lt = tensorType({sh.B}, "i32");
+  bool paged = s.decode && s.pageSize > 0;
+  int64_t maxPages = paged ? sh.Lk / s.pageSize : 0;
+  std::string bt = tensorType({sh.B, maxPages}, "i32");
+  if (paged) // [num_pages, Hkv, page, D]; one spare page keeps ids scattered
+    kt = tensorType({sh.B * maxPages + 1, sh.Hkv, s.pageSize, sh.D}, elt);
   std::ostringstream attrs;
   std::vector<std::string> parts;
   if (s.options.causal)
@@ -148,13 +155,17 @@ std::string parallax::cpu::buildAttentionModule(const KernelSpec &s) {
   os << "func.func @kernel(%q: " << qt << ", %k: " << kt << ", %v: " << kt;
   if (s.decode)
     os << ", %lens: " << lt;
+  if (paged)
+    os << ", %bt: " << bt;
   if (s.probe)
     os << ", %r: " << qt;
   os << ") -> " << qt << " attributes {llvm.emit_c_interface} {\n";
   os << "  %o = parallax." << (s.decode ? "decode_attention" : "attention")
      << " %q, %k, %v" << (s.decode ? ", %lens" : "")
+     << (paged ? " block_table %bt" : "")
      << (s.probe ? " probe %r" : "") << attrs.str() << " : " << qt << ", "
      << kt << ", " << kt << (s.decode ? ", " + lt : "")
+     << (paged ? " block_table " + bt : "")
      << (s.probe ? ", " + qt : "") << " -> " << qt << "\n";
   os << "  return %o : " << qt << "\n}\n";
   return os.str();
@@ -282,11 +293,47 @@ llvm::Expected<CheckResult> parallax::cpu::check(const KernelSpec &spec,
     return llvm::createStringError(e.what());
   }
 
+  // Paged decode: scatter the logical cache into shuffled pages.
+  bool paged = spec.decode && spec.pageSize > 0;
+  std::vector<int32_t> blockTable;
+  int64_t numPages = 0;
+  if (paged) {
+    if (sh.Lk % spec.pageSize)
+      return llvm::createStringError(
+          "the cache length Lmax (%lld) must be a multiple of the page size (%lld)",
+          (long long)sh.Lk, (long long)spec.pageSize);
+    int64_t maxPages = sh.Lk / spec.pageSize;
+    numPages = sh.B * maxPages + 1;
+    std::vector<int32_t> ids(numPages);
+    for (int64_t i = 0; i < numPages; ++i)
+      ids[i] = static_cast<int32_t>(i);
+    std::mt19937_64 rng(seed);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    blockTable.assign(ids.begin(), ids.begin() + sh.B * maxPages);
+    std::vector<double> kp(numPages * sh.Hkv * spec.pageSize * sh.D,
+                           std::numeric_limits<double>::quiet_NaN());
+    std::vector<double> vp = kp;
+    for (int64_t b = 0; b < sh.B; ++b)
+      for (int64_t h = 0; h < sh.Hkv; ++h)
+        for (int64_t j = 0; j < sh.Lk; ++j) {
+          int64_t page = blockTable[b * maxPages + j / spec.pageSize];
+          for (int64_t d = 0; d < sh.D; ++d) {
+            size_t from = ((b * sh.Hkv + h) * sh.Lk + j) * sh.D + d;
+            size_t to = ((page * sh.Hkv + h) * spec.pageSize + j % spec.pageSize) * sh.D + d;
+            kp[to] = kIn[from];
+            vp[to] = vIn[from];
+          }
+        }
+    kIn = std::move(kp);
+    vIn = std::move(vp);
+  }
   ElementType t = spec.elementType;
   // Packed [T, H, D] has the bytes of [1, T, H, D]; the descriptor's sizes
   // are read as the kernel's static shape, so give the packed ones.
   std::array<int64_t, 4> qDims{sh.B, sh.Hq, sh.Lq, sh.D};
   std::array<int64_t, 4> kDims{sh.B, sh.Hkv, sh.Lk, sh.D};
+  if (paged)
+    kDims = {numPages, sh.Hkv, spec.pageSize, sh.D};
   if (varlen) {
     qDims = {1, sh.Lq, sh.Hq, sh.D};
     kDims = {1, sh.Lk, sh.Hkv, sh.D};
@@ -326,6 +373,16 @@ llvm::Expected<CheckResult> parallax::cpu::check(const KernelSpec &spec,
     args = {&out, &q3, &k3, &v3, &cuQDesc, &cuKDesc};
   if (spec.decode)
     args.push_back(&lens);
+  StridedMemRefType<int32_t, 2> btDesc{};
+  if (paged) {
+    btDesc.basePtr = btDesc.data = blockTable.data();
+    btDesc.offset = 0;
+    btDesc.sizes[0] = sh.B;
+    btDesc.sizes[1] = sh.Lk / spec.pageSize;
+    btDesc.strides[0] = btDesc.sizes[1];
+    btDesc.strides[1] = 1;
+    args.push_back(&btDesc);
+  }
   if (spec.probe)
     args.push_back(varlen ? static_cast<void *>(&r3) : &rb.desc);
   void *f = *fn;

@@ -51,6 +51,8 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     // tiles over warp groups of one CTA (merged at the end) so that each
     // CTA keeps several K/V tiles in flight; as many groups as fit.
     c.blockN = 32;
+    if (o.pageSize)
+      c.blockN = std::min<int64_t>(c.blockN, o.pageSize); // a tile in one page
     const TargetInfo *t = lookupTarget(o.chip);
     int64_t perGroup = o.numStages * 2 * c.blockN * (o.headDim * 2 + 16);
     int64_t fit = t ? t->maxSharedBytes / perGroup : 1;
@@ -104,6 +106,11 @@ llvm::Error mlir::parallax::validate(const GenOptions &o) {
                "-row warp tiles: use a power of two");
   if (o.varlen && o.decode)
     return err("--varlen and --decode are different forms: choose one");
+  if (o.pageSize && (!o.decode || o.pageSize < 16 || o.pageSize > 256 ||
+                     (o.pageSize & (o.pageSize - 1))))
+    return err("page size " + std::to_string(o.pageSize) +
+               " is not supported: paged caches are for --decode, with a "
+               "power-of-two page size from 16 to 256");
   if (o.varlen && o.maxSeqlen <= 0)
     return err("max-seqlen must be positive, got " + std::to_string(o.maxSeqlen));
   if (o.window < 0)
@@ -125,6 +132,8 @@ static std::string kernelName(const GenOptions &o) {
     os << "_causal";
   if (o.window)
     os << "_w" << o.window;
+  if (o.pageSize)
+    os << "_page" << o.pageSize;
   return os.str();
 }
 
@@ -135,6 +144,10 @@ static std::string highLevelIR(const GenOptions &o, const std::string &name) {
            std::to_string(o.headDim) + "x" + t + ">";
   };
   std::string qt = tensor(o.hq), kt = tensor(o.hkv), lt = "tensor<?xi32>";
+  std::string bt = "tensor<?x?xi32>";
+  if (o.pageSize) // [num_pages, Hkv, page, D]
+    kt = "tensor<?x" + std::to_string(o.hkv) + "x" + std::to_string(o.pageSize) +
+         "x" + std::to_string(o.headDim) + "x" + t + ">";
   std::vector<std::string> attrs;
   if (o.causal)
     attrs.push_back("causal");
@@ -174,16 +187,21 @@ static std::string highLevelIR(const GenOptions &o, const std::string &name) {
   }
   std::string names = o.decode ? "\"q\", \"k_cache\", \"v_cache\", \"seq_lens\""
                                : "\"q\", \"k\", \"v\"";
+  if (o.pageSize)
+    names += ", \"block_table\"";
   if (o.probe)
     names += ", \"r\"";
   os << "func.func @" << name << "(%q: " << qt << ", %k: " << kt
      << ", %v: " << kt << (o.decode ? ", %lens: " + lt : "")
+     << (o.pageSize ? ", %bt: " + bt : "")
      << (o.probe ? ", %r: " + qt : "") << ") -> " << qt
      << " attributes {parallax.arg_names = [" << names << "]} {\n"
      << "  %o = parallax." << (o.decode ? "decode_attention" : "attention")
      << " %q, %k, %v" << (o.decode ? ", %lens" : "")
+     << (o.pageSize ? " block_table %bt" : "")
      << (o.probe ? " probe %r" : "") << attrText << " : " << qt << ", " << kt
-     << ", " << kt << (o.decode ? ", " + lt : "") << (o.probe ? ", " + qt : "")
+     << ", " << kt << (o.decode ? ", " + lt : "")
+     << (o.pageSize ? " block_table " + bt : "") << (o.probe ? ", " + qt : "")
      << " -> " << qt << "\n  return %o : " << qt << "\n}\n";
   return os.str();
 }
@@ -346,6 +364,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
        llvm::json::Object{{"probe", o.probe},
                           {"decode", o.decode},
                           {"varlen", o.varlen},
+                          {"page_size", o.pageSize},
                           {"max_seqlen", o.maxSeqlen},
                           {"head_dim", o.headDim},
                           {"hq", o.hq},

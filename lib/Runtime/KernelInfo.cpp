@@ -213,6 +213,7 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
     ko.hq = static_cast<int64_t>(num("hq"));
     ko.hkv = static_cast<int64_t>(num("hkv"));
     ko.window = static_cast<int64_t>(num("window"));
+    ko.pageSize = static_cast<int64_t>(num("page_size"));
     ko.scale = num("scale");
     out.blockN = static_cast<int64_t>(num("block_n"));
     if (const Json *d = o->get("dtype"))

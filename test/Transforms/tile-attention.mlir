@@ -90,3 +90,21 @@ func.func @varlen(%q: tensor<?x4x64xf32>, %k: tensor<?x2x64xf32>, %v: tensor<?x2
       : tensor<?x4x64xf32>, tensor<?x2x64xf32>, tensor<?x2x64xf32>, tensor<?xi32>, tensor<?xi32> -> tensor<?x4x64xf32>
   return %o : tensor<?x4x64xf32>
 }
+
+// -----
+
+// Paged decode: each K/V tile lies in one page; the page id comes from the
+// block table and the tile's rows start at col % page_size.
+
+// CHECK-LABEL: func.func @paged
+// CHECK: scf.for %
+// CHECK: %[[PAGE:.*]] = arith.divui %[[COL:.*]], %[[PS:.*]] : index
+// CHECK-NEXT: %[[OFF:.*]] = arith.remui %[[COL]], %[[PS]] : index
+// CHECK: %[[ID:.*]] = tensor.extract %arg4[%{{.*}}, %[[PAGE]]] : tensor<2x4xi32>
+// CHECK: %[[PID:.*]] = arith.index_cast %[[ID]] : i32 to index
+// CHECK: parallax.tile_load %arg1[%[[PID]], %{{.*}}, %[[OFF]]] limit %{{.*}} {heads = 1 : i64, rows = 32 : i64} : tensor<10x2x64x64xbf16> -> tensor<32x64xbf16>
+func.func @paged(%q: tensor<2x8x1x64xbf16>, %kc: tensor<10x2x64x64xbf16>, %vc: tensor<10x2x64x64xbf16>, %lens: tensor<2xi32>, %bt: tensor<2x4xi32>) -> tensor<2x8x1x64xbf16> {
+  %o = parallax.decode_attention %q, %kc, %vc, %lens block_table %bt
+      : tensor<2x8x1x64xbf16>, tensor<10x2x64x64xbf16>, tensor<10x2x64x64xbf16>, tensor<2xi32> block_table tensor<2x4xi32> -> tensor<2x8x1x64xbf16>
+  return %o : tensor<2x8x1x64xbf16>
+}

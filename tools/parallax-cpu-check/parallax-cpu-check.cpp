@@ -30,6 +30,7 @@ static cl::opt<bool> Decode("decode", cl::desc("parallax.decode_attention agains
 static cl::list<int> SeqLens("seq-lens", cl::desc("decode: length of each sequence"), cl::CommaSeparated);
 static cl::list<int> VarlenQ("varlen-q", cl::desc("varlen: query length of each sequence"), cl::CommaSeparated);
 static cl::list<int> VarlenK("varlen-k", cl::desc("varlen: key length of each sequence"), cl::CommaSeparated);
+static cl::opt<int64_t> PageSize("page-size", cl::desc("decode: paged cache with pages of this many keys (0 = contiguous)"), cl::init(0));
 static cl::opt<std::string> Dtype("dtype", cl::desc("f32 or bf16"), cl::init("f32"));
 static cl::opt<int64_t> BlockM("block-m", cl::desc("query rows per tile, 0 = auto"), cl::init(64));
 static cl::opt<int64_t> BlockN("block-n", cl::desc("keys per tile"), cl::init(64));
@@ -48,6 +49,7 @@ int main(int argc, char **argv) {
   spec.options.scale = Scale;
   spec.probe = !Softmax;
   spec.decode = Decode;
+  spec.pageSize = PageSize;
   spec.varlenQ.assign(VarlenQ.begin(), VarlenQ.end());
   spec.varlenK.assign(VarlenK.begin(), VarlenK.end());
   if (Dtype == "f32")

@@ -23,6 +23,7 @@ static cl::opt<bool> Softmax("softmax", cl::desc("softmax attention (default: Pa
 static cl::opt<bool> Decode("decode", cl::desc("decode against a KV cache with per-sequence lengths"));
 static cl::opt<bool> Varlen("varlen", cl::desc("variable-length batch: packed [T, H, D] with cu_seqlens"));
 static cl::opt<int64_t> MaxSeqlen("max-seqlen", cl::desc("varlen: longest sequence the kernel serves"), cl::init(4096));
+static cl::opt<int64_t> PageSize("page-size", cl::desc("decode: paged KV cache with this page size (16..256)"), cl::init(0));
 static cl::opt<int64_t> HeadDim("head-dim", cl::desc("head dim: a multiple of 16 up to 256"), cl::init(128));
 static cl::opt<int64_t> Hq("hq", cl::desc("query heads"), cl::init(8));
 static cl::opt<int64_t> Hkv("hkv", cl::desc("key/value heads"), cl::init(8));
@@ -50,6 +51,7 @@ int main(int argc, char **argv) {
   o.decode = Decode;
   o.varlen = Varlen;
   o.maxSeqlen = MaxSeqlen;
+  o.pageSize = PageSize;
   o.headDim = HeadDim;
   o.hq = Hq;
   o.hkv = Hkv;

@@ -187,8 +187,41 @@ int main(int argc, char **argv) {
   };
   CUdeviceptr dq, dk, dv, dr = 0, dout, dlens = 0;
   CHECK_CU(upload(encode(q, false), dq));
-  CHECK_CU(upload(encode(k, ko.decode), dk));
-  CHECK_CU(upload(encode(v, ko.decode), dv));
+  // Paged cache: the logical [B, Hkv, Lmax, D] cache goes to shuffled pages
+  // of [num_pages, Hkv, page, D] through a block table.
+  int64_t page = ko.pageSize, maxPages = 0, numPages = 0;
+  std::vector<int32_t> blockTable;
+  auto paginate = [&](const std::vector<uint16_t> &logical) {
+    std::vector<uint16_t> pages(numPages * ko.hkv * page * ko.headDim, 0xFFFF);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t hh = 0; hh < ko.hkv; ++hh)
+        for (int64_t j = 0; j < Lk; ++j) {
+          int64_t pg = blockTable[b * maxPages + j / page];
+          std::memcpy(&pages[((pg * ko.hkv + hh) * page + j % page) * ko.headDim],
+                      &logical[((b * ko.hkv + hh) * Lk + j) * ko.headDim],
+                      ko.headDim * 2);
+        }
+    return pages;
+  };
+  if (page > 0) {
+    maxPages = (Lk + page - 1) / page;
+    numPages = B * maxPages + 1;
+    std::vector<int32_t> ids(numPages);
+    for (int64_t i = 0; i < numPages; ++i)
+      ids[i] = static_cast<int32_t>(i);
+    // A fixed shuffle (seeded) so pages are never in order.
+    uint64_t state = seed * 2654435761u + 1;
+    for (int64_t i = numPages - 1; i > 0; --i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      std::swap(ids[i], ids[(state >> 33) % static_cast<uint64_t>(i + 1)]);
+    }
+    blockTable.assign(ids.begin(), ids.begin() + B * maxPages);
+    CHECK_CU(upload(paginate(encode(k, true)), dk));
+    CHECK_CU(upload(paginate(encode(v, true)), dv));
+  } else {
+    CHECK_CU(upload(encode(k, ko.decode), dk));
+    CHECK_CU(upload(encode(v, ko.decode), dv));
+  }
   if (ko.probe)
     CHECK_CU(upload(encode(r, false), dr));
   CHECK_CU(cuMemAlloc(&dout, nq * 2));
@@ -223,6 +256,16 @@ int main(int argc, char **argv) {
     dims[n + ".dim2"] = Lk;
   }
   dims["seq_lens.dim0"] = B;
+  CUdeviceptr dbt = 0;
+  if (page > 0) {
+    CHECK_CU(cuMemAlloc(&dbt, blockTable.size() * 4));
+    CHECK_CU(cuMemcpyHtoD(dbt, blockTable.data(), blockTable.size() * 4));
+    ptrs["block_table"] = dbt;
+    dims["block_table.dim0"] = B;
+    dims["block_table.dim1"] = maxPages;
+    for (const std::string &n : kvNames)
+      dims[n + ".dim0"] = numPages;
+  }
   if (ko.varlen) {
     ptrs["cu_seqlens_q"] = dcuq;
     ptrs["cu_seqlens_k"] = dcuk;

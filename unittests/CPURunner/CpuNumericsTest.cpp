@@ -26,11 +26,13 @@ struct Case {
   ElementType elt = ElementType::F32;
   int64_t blockM = 16, blockN = 32;
   std::vector<int32_t> varlenQ = {}, varlenK = {};
+  int64_t pageSize = 0;
 };
 
 std::string name(const Case &c, bool fuse) {
   std::ostringstream os;
-  os << (c.decode ? "decode_" : "") << (c.varlenQ.empty() ? "" : "varlen_")
+  os << (c.decode ? "decode_" : "") << (c.pageSize ? "paged" + std::to_string(c.pageSize) + "_" : "")
+     << (c.varlenQ.empty() ? "" : "varlen_")
      << (c.probe ? "parallax_" : "softmax_")
      << "B" << c.shape.B << "_Hq" << c.shape.Hq << "_Hkv" << c.shape.Hkv
      << "_Lq" << c.shape.Lq << "_Lk" << c.shape.Lk << "_D" << c.shape.D
@@ -94,6 +96,15 @@ std::vector<Case> cases() {
   vl2.varlenK = {130, 17};
   vl2.probe = false;
   cs.push_back(vl2);
+  // Paged KV caches: shuffled pages through a block table.
+  Case pg{{3, 8, 2, 1, 256, 64}, false, 0, true, true, {256, 17, 100}};
+  pg.pageSize = 32;
+  pg.blockM = 0;
+  cs.push_back(pg);
+  Case pg2{{2, 4, 4, 3, 128, 64}, true, 0, false, true, {128, 50}};
+  pg2.pageSize = 16;
+  pg2.blockN = 16;
+  cs.push_back(pg2);
   Case bfd{{2, 8, 1, 1, 500, 64}, false, 0, true, true, {500, 123}};
   bfd.elt = ElementType::BF16;
   cs.push_back(bfd);
@@ -117,6 +128,7 @@ TEST_P(CpuNumerics, MatchesFloat64Reference) {
   spec.fuse = fuse;
   spec.varlenQ = c.varlenQ;
   spec.varlenK = c.varlenK;
+  spec.pageSize = c.pageSize;
   auto res = check(spec, /*seed=*/17, c.seqLens);
   ASSERT_TRUE(static_cast<bool>(res)) << llvm::toString(res.takeError());
   if (c.varlenQ.empty()) {

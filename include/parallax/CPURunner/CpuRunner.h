@@ -30,6 +30,9 @@ struct KernelSpec {
   /// parallax.varlen_attention: the query and key lengths of each sequence
   /// (B = their count; shape.B/Lq/Lk are then ignored).
   std::vector<int32_t> varlenQ, varlenK;
+  /// decode: a paged cache of pages of this many keys (0 = contiguous); the
+  /// pages are shuffled through a block table.
+  int64_t pageSize = 0;
   ElementType elementType = ElementType::F32;
   int64_t blockM = 64, blockN = 64;
   bool fuse = true, packGqa = true;

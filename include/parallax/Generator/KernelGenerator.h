@@ -21,6 +21,7 @@ struct GenOptions {
   bool decode = false;        ///< decode_attention against a cache (seq_lens)
   bool varlen = false;        ///< varlen_attention over packed sequences
   int64_t maxSeqlen = 4096;   ///< varlen: longest sequence the kernel serves
+  int64_t pageSize = 0;       ///< decode: paged cache with this page size
   int64_t headDim = 128;
   int64_t hq = 8, hkv = 8;    ///< query and key/value heads (GQA group = hq/hkv)
   std::string dtype = "bf16"; ///< bf16 or f16

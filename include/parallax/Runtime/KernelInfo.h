@@ -34,6 +34,7 @@ struct Param {
 struct KernelOptions {
   bool probe = true, decode = false, varlen = false, causal = false;
   int64_t headDim = 0, hq = 0, hkv = 0, window = 0;
+  int64_t pageSize = 0; ///< paged decode cache
   double scale = 0;
   std::string dtype;
 };

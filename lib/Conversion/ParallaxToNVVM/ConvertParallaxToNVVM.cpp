@@ -440,8 +440,11 @@ Value KernelBuilder::scalar(Value v) {
     return r;
   }
   if (auto ex = dyn_cast<tensor::ExtractOp>(def)) {
-    // seq_lens[b]: a 32-bit load.
-    Value idx = toI64(scalar(ex.getIndices()[0]));
+    // seq_lens[b], cu_seqlens[i], block_table[b, page]: a 32-bit load at the
+    // row-major linear index.
+    Value idx = c64(0);
+    for (auto [d, i] : llvm::enumerate(ex.getIndices()))
+      idx = add(mul(idx, d ? dimOf(ex.getTensor(), d) : c64(1)), toI64(scalar(i)));
     Value ptr = gep(argPtr.at(ex.getTensor()), mulc(idx, 4));
     Value r = LLVM::LoadOp::create(b, loc, i32(), ptr);
     scalars.map(v, r);

@@ -528,3 +528,19 @@ func.func @f(%s: tensor<16x8xf32>, %i: index) {
   %m = parallax.tile_mask %s, %i, %i, %i, %i {transposeB, scale = 1.0 : f32, rows_per_head = 16 : i64} : tensor<16x8xf32>
   return
 }
+
+// -----
+
+func.func @f(%q: tensor<2x4x1x64xf32>, %kc: tensor<9x2x16x64xf32>, %l: tensor<2xi32>, %bt: tensor<2xi32>) -> tensor<2x4x1x64xf32> {
+  // expected-error @+1 {{block_table must have rank 2 [B, max_pages], got rank 1}}
+  %o = parallax.decode_attention %q, %kc, %kc, %l block_table %bt : tensor<2x4x1x64xf32>, tensor<9x2x16x64xf32>, tensor<9x2x16x64xf32>, tensor<2xi32> block_table tensor<2xi32> -> tensor<2x4x1x64xf32>
+  return %o : tensor<2x4x1x64xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<2x4x1x64xf32>, %kc: tensor<9x2x16x64xf32>, %l: tensor<2xi32>, %bt: tensor<3x4xi32>) -> tensor<2x4x1x64xf32> {
+  // expected-error @+1 {{block_table must have one row per sequence: B is 2, block_table has 3}}
+  %o = parallax.decode_attention %q, %kc, %kc, %l block_table %bt : tensor<2x4x1x64xf32>, tensor<9x2x16x64xf32>, tensor<9x2x16x64xf32>, tensor<2xi32> block_table tensor<3x4xi32> -> tensor<2x4x1x64xf32>
+  return %o : tensor<2x4x1x64xf32>
+}

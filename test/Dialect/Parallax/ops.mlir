@@ -36,6 +36,16 @@ func.func @decode(%q: tensor<8x32x1x128xbf16>, %kc: tensor<8x8x4096x128xbf16>,
   return %o : tensor<8x32x1x128xbf16>
 }
 
+// CHECK-LABEL: func.func @paged_decode
+func.func @paged_decode(%q: tensor<8x32x1x128xbf16>, %kc: tensor<4096x8x16x128xbf16>,
+                        %vc: tensor<4096x8x16x128xbf16>, %lens: tensor<8xi32>,
+                        %bt: tensor<8x512xi32>, %r: tensor<8x32x1x128xbf16>) -> tensor<8x32x1x128xbf16> {
+  // CHECK: parallax.decode_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} block_table %{{.*}} probe %{{.*}} : {{.*}} block_table tensor<8x512xi32>, tensor<8x32x1x128xbf16>
+  %o = parallax.decode_attention %q, %kc, %vc, %lens block_table %bt probe %r
+      : tensor<8x32x1x128xbf16>, tensor<4096x8x16x128xbf16>, tensor<4096x8x16x128xbf16>, tensor<8xi32> block_table tensor<8x512xi32>, tensor<8x32x1x128xbf16> -> tensor<8x32x1x128xbf16>
+  return %o : tensor<8x32x1x128xbf16>
+}
+
 // CHECK-LABEL: func.func @varlen
 func.func @varlen(%q: tensor<1000x8x64xf16>, %k: tensor<1000x8x64xf16>, %v: tensor<1000x8x64xf16>,
                   %cuq: tensor<5xi32>, %cuk: tensor<5xi32>) -> tensor<1000x8x64xf16> {

@@ -200,9 +200,21 @@ LogicalResult DecodeAttentionOp::verify() {
       failed(checkRank(*this, "k_cache", k, 4, layout)) ||
       failed(checkRank(*this, "v_cache", v, 4, layout)))
     return failure();
-  if (failed(checkDim(*this, "batch", "q", q.getDimSize(0), "k_cache",
-                      k.getDimSize(0))))
+  if (auto bt = getBlockTable()) {
+    auto t = bt.getType();
+    if (t.getRank() != 2)
+      return emitOpError() << "block_table must have rank 2 [B, max_pages], "
+                              "got rank "
+                           << t.getRank();
+    if (conflict(t.getDimSize(0), q.getDimSize(0)))
+      return emitOpError() << "block_table must have one row per sequence: B "
+                              "is "
+                           << q.getDimSize(0) << ", block_table has "
+                           << t.getDimSize(0);
+  } else if (failed(checkDim(*this, "batch", "q", q.getDimSize(0), "k_cache",
+                             k.getDimSize(0)))) {
     return failure();
+  }
   auto lens = getSeqLens().getType();
   if (lens.getRank() != 1)
     return emitOpError() << "seq_lens must have rank 1 [B], got rank "

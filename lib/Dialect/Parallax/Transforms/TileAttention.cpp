@@ -36,6 +36,7 @@ struct AttentionParts {
   std::optional<int64_t> window;
   double scale;
   Value cuQ = {}, cuK = {}; // varlen: packed [T, H, D] with offsets
+  Value blockTable = {};    // paged decode: [B, max_pages] page ids
   int64_t maxSeqlenQ = 0;
 };
 
@@ -64,6 +65,14 @@ public:
       return a.op->emitOpError()
              << "tile sizes must be positive: block-m " << cfg.blockM
              << ", block-n " << cfg.blockN << ", num-warps " << cfg.numWarps;
+    if (a.blockTable) {
+      int64_t page = kType.getDimSize(2);
+      if (ShapedType::isDynamic(page) || page % cfg.blockN)
+        return a.op->emitOpError()
+               << "block-n (" << cfg.blockN << ") must divide the page size ("
+               << page << ") of a paged cache, so that a K/V tile lies in one "
+                  "page";
+    }
     group = hq / hkv;
     // Packed sequences have their own lengths: one head per tile.
     pack = cfg.packGqa && group > 1 && !packed;
@@ -160,7 +169,13 @@ private:
     if (a.seqLens) {
       Value len = tensor::ExtractOp::create(b, a.seqLens, ValueRange{bIdx});
       Value lenIdx = arith::IndexCastOp::create(b, b.getIndexType(), len);
-      Value lmax = tensor::DimOp::create(b, a.k, 2);
+      // Paged: the cache holds max_pages * page_size keys per sequence.
+      Value lmax =
+          a.blockTable
+              ? arith::MulIOp::create(b, tensor::DimOp::create(b, a.blockTable, 1),
+                                      tensor::DimOp::create(b, a.k, 2))
+                    .getResult()
+              : tensor::DimOp::create(b, a.k, 2).getResult();
       Value zero = indexConst(b, 0);
       lk = arith::MinSIOp::create(b, arith::MaxSIOp::create(b, lenIdx, zero),
                                   lmax);
@@ -217,8 +232,21 @@ private:
           Value kRow =
               packed ? arith::AddIOp::create(lb, k0, col0).getResult() : col0;
           Value kLimit = packed ? kEnd : lk;
+          Value kBatch = bIdx;
+          if (a.blockTable) {
+            // The tile lies in one page (block-n divides the page size):
+            // page bt[b, col / page], rows from col % page.
+            Value pageSize = tensor::DimOp::create(lb, a.k, 2);
+            Value page = arith::DivUIOp::create(lb, col0, pageSize);
+            kRow = arith::RemUIOp::create(lb, col0, pageSize);
+            kBatch = arith::IndexCastOp::create(
+                lb, lb.getIndexType(),
+                tensor::ExtractOp::create(lb, a.blockTable, ValueRange{bIdx, page}));
+            kLimit = arith::SubIOp::create(
+                lb, lk, arith::MulIOp::create(lb, page, pageSize));
+          }
           auto loadK = [&](Value src) {
-            return TileLoadOp::create(lb, kTileType, src, bIdx, kvHead, kRow,
+            return TileLoadOp::create(lb, kTileType, src, kBatch, kvHead, kRow,
                                       kLimit, cfg.blockN, 1);
           };
           auto toElt = [&](Value p) -> Value {
@@ -335,9 +363,11 @@ struct TileAttentionPass
                         Value(), at.getCausal(), window(at.getWindowAttr()),
                         at.getEffectiveScale()});
       } else if (auto dec = dyn_cast<DecodeAttentionOp>(op)) {
-        work.push_back({op, dec.getQ(), dec.getKCache(), dec.getVCache(),
-                        dec.getR(), dec.getSeqLens(), dec.getCausal(),
-                        window(dec.getWindowAttr()), dec.getEffectiveScale()});
+        AttentionParts p{op, dec.getQ(), dec.getKCache(), dec.getVCache(),
+                         dec.getR(), dec.getSeqLens(), dec.getCausal(),
+                         window(dec.getWindowAttr()), dec.getEffectiveScale()};
+        p.blockTable = dec.getBlockTable();
+        work.push_back(p);
       } else if (auto vl = dyn_cast<VarlenAttentionOp>(op)) {
         AttentionParts p{op, vl.getQ(), vl.getK(), vl.getV(), vl.getR(),
                          Value(), vl.getCausal(), window(vl.getWindowAttr()),

@@ -65,7 +65,8 @@ def Parallax_AttentionOp : Parallax_Op<"attention", [Pure]> {
   }];
 }
 
-def Parallax_DecodeAttentionOp : Parallax_Op<"decode_attention", [Pure]> {
+def Parallax_DecodeAttentionOp : Parallax_Op<"decode_attention",
+    [Pure, AttrSizedOperandSegments]> {
   let summary = "Attention of a few new tokens against a KV cache with per-sequence lengths";
   let description = [{
     `q` (and `r`) are `[B, Hq, Lq, D]`: the last `Lq` tokens of each
@@ -75,6 +76,10 @@ def Parallax_DecodeAttentionOp : Parallax_Op<"decode_attention", [Pure]> {
     masking is aligned to the end of each sequence: key `j` is visible to
     query `i` of sequence `b` iff `j <= seq_lens[b] - Lq + i`. A sequence of
     length 0 returns 0.
+
+    Paged cache (vLLM-style): with `block_table %bt` (`[B, max_pages]`, i32),
+    the caches are `[num_pages, Hkv, page_size, D]` and key `j` of sequence
+    `b` lives in page `bt[b, j / page_size]` at row `j % page_size`.
 
     ```mlir
     %o = parallax.decode_attention %q, %kc, %vc, %lens probe %r
@@ -87,12 +92,14 @@ def Parallax_DecodeAttentionOp : Parallax_Op<"decode_attention", [Pure]> {
                             Parallax_FloatTensor:$k_cache,
                             Parallax_FloatTensor:$v_cache,
                             Parallax_I32Tensor:$seq_lens,
+                            Optional<Parallax_I32Tensor>:$block_table,
                             Optional<Parallax_FloatTensor>:$r), AttentionAttrs);
   let results = (outs Parallax_FloatTensor:$result);
   let assemblyFormat = [{
-    $q `,` $k_cache `,` $v_cache `,` $seq_lens (`probe` $r^)? attr-dict `:`
+    $q `,` $k_cache `,` $v_cache `,` $seq_lens (`block_table` $block_table^)?
+    (`probe` $r^)? attr-dict `:`
     type($q) `,` type($k_cache) `,` type($v_cache) `,` type($seq_lens)
-    (`,` type($r)^)? `->` type($result)
+    (`block_table` type($block_table)^)? (`,` type($r)^)? `->` type($result)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
