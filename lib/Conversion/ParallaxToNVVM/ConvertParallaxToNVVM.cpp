@@ -327,6 +327,24 @@ private:
   std::array<Value, 4> mma(std::array<Value, 4> a, std::array<Value, 2> bReg,
                            std::array<Value, 4> c);
   std::array<Value, 4> ldmatrix4(Value ptr, bool trans);
+  /// Lane l of an ldmatrix.x4 addresses row l % 8 of matrix l / 8; matrices
+  /// 0,1 and 2,3 are two k halves of two n blocks: (row, n pair, k half).
+  std::tuple<Value, Value, Value> ldmatrixLanes() {
+    Value m = arith::DivSIOp::create(b, loc, lane, c64(8));
+    return {arith::RemSIOp::create(b, loc, lane, c64(8)),
+            arith::DivSIOp::create(b, loc, m, c64(2)),
+            arith::RemSIOp::create(b, loc, m, c64(2))};
+  }
+  /// acc block j (both halves) += A (4 registers) x B (2 registers).
+  void mmaInto(Acc &acc, int64_t j, std::array<Value, 4> a,
+               std::array<Value, 2> bReg) {
+    auto out = mma(a, bReg, {acc.at(0, j, 0), acc.at(0, j, 1), acc.at(1, j, 0),
+                             acc.at(1, j, 1)});
+    acc.at(0, j, 0) = out[0];
+    acc.at(0, j, 1) = out[1];
+    acc.at(1, j, 0) = out[2];
+    acc.at(1, j, 1) = out[3];
+  }
 
   /// The fragment of `v`; splat constants (often hoisted out of the
   /// program by canonicalization) are taken on first use.
@@ -621,10 +639,7 @@ std::array<Value, 4> KernelBuilder::mma(std::array<Value, 4> a,
 Acc KernelBuilder::dotQK(const AOperand &a, Value kBase) {
   Layout outLayout = p.parallax ? Layout::Stacked8 : Layout::R16;
   Acc s = splatAcc(outLayout, p.blockN, 0.0);
-  Value m = arith::DivSIOp::create(b, loc, lane, c64(8));
-  Value r = arith::RemSIOp::create(b, loc, lane, c64(8));
-  Value mHalf = arith::DivSIOp::create(b, loc, m, c64(2));
-  Value mOdd = arith::RemSIOp::create(b, loc, m, c64(2));
+  auto [r, mHalf, mOdd] = ldmatrixLanes();
   for (int64_t jp = 0; jp < p.blockN / 16; ++jp) {
     Value row = add(mulc(add(mHalf, c64(2 * jp)), 8), r);
     for (int64_t t = 0; t < p.headDim / 16; ++t) {
@@ -635,12 +650,7 @@ Acc KernelBuilder::dotQK(const AOperand &a, Value kBase) {
                                  a.at(1, t, 1)};
       for (int q = 0; q < 2; ++q) {
         int64_t j = 2 * jp + q;
-        auto out = mma(av, {kb[2 * q], kb[2 * q + 1]},
-                       {s.at(0, j, 0), s.at(0, j, 1), s.at(1, j, 0), s.at(1, j, 1)});
-        s.at(0, j, 0) = out[0];
-        s.at(0, j, 1) = out[1];
-        s.at(1, j, 0) = out[2];
-        s.at(1, j, 1) = out[3];
+        mmaInto(s, j, av, {kb[2 * q], kb[2 * q + 1]});
       }
     }
   }
@@ -649,10 +659,7 @@ Acc KernelBuilder::dotQK(const AOperand &a, Value kBase) {
 
 /// O = acc + P V. P is an accumulator tile with two halves; V is [blockN, D].
 Acc KernelBuilder::dotPV(const Acc &pt, Value vBase, Acc o) {
-  Value m = arith::DivSIOp::create(b, loc, lane, c64(8));
-  Value r = arith::RemSIOp::create(b, loc, lane, c64(8));
-  Value mHalf = arith::DivSIOp::create(b, loc, m, c64(2));
-  Value mOdd = arith::RemSIOp::create(b, loc, m, c64(2));
+  auto [r, mHalf, mOdd] = ldmatrixLanes();
   Acc pc = pt;
   auto pv = [&](int h, int64_t j) { return pack(pc.at(h, j, 0), pc.at(h, j, 1)); };
   for (int64_t t = 0; t < p.blockN / 16; ++t) {
@@ -665,12 +672,7 @@ Acc KernelBuilder::dotPV(const Acc &pt, Value vBase, Acc o) {
       auto vb = ldmatrix4(ptr, /*trans=*/true);
       for (int q = 0; q < 2; ++q) {
         int64_t j = 2 * jp + q;
-        auto out = mma(av, {vb[2 * q], vb[2 * q + 1]},
-                       {o.at(0, j, 0), o.at(0, j, 1), o.at(1, j, 0), o.at(1, j, 1)});
-        o.at(0, j, 0) = out[0];
-        o.at(0, j, 1) = out[1];
-        o.at(1, j, 0) = out[2];
-        o.at(1, j, 1) = out[3];
+        mmaInto(o, j, av, {vb[2 * q], vb[2 * q + 1]});
       }
     }
   }
