@@ -279,11 +279,12 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
                                       int64_t numSMs) {
   if (programs <= 0)
     return 1;
-  int64_t want = (2 * numSMs + programs - 1) / programs;
-  // At least 16 key tiles per split (4 per warp group): below that the
-  // merge costs more than the split saves.
-  int64_t byTiles = std::max<int64_t>(1, keyTiles / 16);
-  return std::max<int64_t>(1, std::min<int64_t>({want, byTiles, 32}));
+  // One CTA per SM fits (the decode stages use most of shared memory), so
+  // aim at one wave; at least 4 key tiles per split and at most 16 splits
+  // (bench/split-sweep-h200-2026-11-30.log: 32 splits or 2 per SM lose).
+  int64_t want = (numSMs + programs - 1) / programs;
+  int64_t byTiles = std::max<int64_t>(1, keyTiles / 4);
+  return std::max<int64_t>(1, std::min<int64_t>({want, byTiles, 16}));
 }
 
 CacheOptions parallax::rt::defaultCacheOptions() {

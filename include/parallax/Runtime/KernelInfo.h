@@ -54,8 +54,8 @@ struct KernelInfo {
 
 Status parseKernelInfo(const std::string &json, KernelInfo &out);
 
-/// How many CTAs split the keys of one program: enough CTAs for about two
-/// per SM, at least 16 key tiles each, at most 32 splits.
+/// How many CTAs split the keys of one program: about one wave of CTAs, at
+/// least 4 key tiles each, at most 16 splits.
 int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs);
 
 /// Evaluates one grid formula with the dimension values.
