@@ -84,7 +84,7 @@ class OurKernel:
         for g in self.grid(dims):
             programs *= g
         key_tiles = -(-L // self.meta["options"]["block_n"])
-        want = -(-num_sms // programs)
+        want = -(-2 * num_sms // programs)
         splits = max(1, min(want, max(1, key_tiles // 4), 16))  # = rt::chooseNumSplits
         dims["num_splits"] = splits
         per_cta = self.meta["workspace_bytes_per_cta"]

