@@ -279,7 +279,7 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
                                       int64_t numSMs) {
   if (programs <= 0)
     return 1;
-  // About two CTAs per SM (the second hides the first's merge), at least 4
+  // About two CTAs per SM (two waves at one resident CTA per SM), at least 4
   // key tiles per split and at most 16 splits: the best of the variants in
   // bench/split-sweep-h200-2026-11-30.log and docs/performance.md.
   int64_t want = (2 * numSMs + programs - 1) / programs;
