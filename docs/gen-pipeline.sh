@@ -52,5 +52,29 @@ cd "$root"
   echo
   echo '```sh'; echo "parallax-opt $ex --parallax-lower-to-cpu=\"block-m=8 block-n=8\""; echo '```'
   echo '```mlir'; "$opt" "$ex" --parallax-lower-to-cpu="block-m=8 block-n=8" | sed -n 1,20p; echo "..."; echo '```'
+  gpu="examples/small_gpu.mlir"
+  gtile="--parallax-lower-to-nvvm=chip=sm_90 block-m=8 block-n=16 num-warps=1"
+  echo
+  echo "## 6. GPU kernel: the LLVM and NVVM dialects (from \`$gpu\`, bf16)"
+  echo
+  echo "One warp holds 8 query rows and their 8 probe rows as the 16 rows of"
+  echo "\`mma.sync\`; K/V tiles arrive by \`cp.async\`. The selected lines below are"
+  echo "the kernel's signature, the copies, the products and the softmax."
+  echo
+  echo '```sh'; echo "parallax-opt $gpu '$gtile'"; echo '```'
+  echo '```mlir'
+  "$opt" "$gpu" "$gtile" | grep -E 'llvm.func @|nvvm.cp.async|nvvm.ldmatrix|nvvm.mma.sync|llvm.intr.exp2|nvvm.shfl' \
+    | awk '{ match($0, /(llvm\.func @|nvvm\.[a-z0-9.]+|llvm\.intr\.[a-z0-9]+)/); k = substr($0, RSTART, RLENGTH) } !seen[k]++' \
+    | sed 's/^[[:space:]]*//' | sed -n 1,12p | cut -c1-160
+  echo '```'
+  echo
+  echo "## 7. PTX (parallax-translate, sm_90): selected lines"
+  echo
+  echo '```sh'; echo "parallax-opt $gpu '$gtile' | parallax-translate --parallax-to-ptx --chip=sm_90"; echo '```'
+  echo '```'
+  "$opt" "$gpu" "$gtile" | "$build/bin/parallax-translate" --parallax-to-ptx --chip=sm_90 \
+    | grep -E '^\.(version|target)|\.entry|cp\.async\.cg|ldmatrix|mma\.sync|ex2\.approx|shfl\.sync' \
+    | sed 's/^[[:space:]]*//' | awk '{k=$1} !seen[k]++' | sed -n 1,12p
+  echo '```'
 } > "$out"
 echo "wrote $out"
