@@ -282,9 +282,8 @@ mlir::parallax::generateKernel(const GenOptions &o) {
       {"02-tiled.mlir",
        [&](PassManager &pm) {
          pm.nest<func::FuncOp>().addPass(createParallaxTileAttention(tileOpts));
-         pm.nest<func::FuncOp>().addPass(createCanonicalizerPass());
        }},
-      {"03-fused.mlir", [&](PassManager &pm) { buildFusionPipeline(pm); }},
+      {"03-fused.mlir", [&](PassManager &pm) { buildGpuFusionPipeline(pm); }},
       {"04-nvvm.mlir",
        [&](PassManager &pm) {
          pm.addPass(createParallaxCheckResources(resOpts));

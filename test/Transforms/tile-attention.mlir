@@ -1,5 +1,6 @@
 // RUN: parallax-opt %s -split-input-file -parallax-tile-attention="block-m=16 block-n=32 num-warps=8" | FileCheck %s
 // RUN: parallax-opt %s -split-input-file -parallax-tile-attention="block-m=16 block-n=32 pack-gqa=false" | FileCheck %s --check-prefix=NOPACK
+// RUN: parallax-opt %s -split-input-file -parallax-tile-attention="block-m=0 block-n=32" | FileCheck %s --check-prefix=AUTO
 
 // Parallax, causal, GQA group 4: one program per (batch, KV head, query tile)
 // with the 4 query heads (and their probes) packed in one 64-row tile.
@@ -107,4 +108,16 @@ func.func @paged(%q: tensor<2x8x1x64xbf16>, %kc: tensor<10x2x64x64xbf16>, %vc: t
   %o = parallax.decode_attention %q, %kc, %vc, %lens block_table %bt
       : tensor<2x8x1x64xbf16>, tensor<10x2x64x64xbf16>, tensor<10x2x64x64xbf16>, tensor<2xi32> block_table tensor<2x4xi32> -> tensor<2x8x1x64xbf16>
   return %o : tensor<2x8x1x64xbf16>
+}
+
+// -----
+
+// block-m=0 picks the tile rows from Lq; an empty Lq still gets a valid
+// 1-row tile (and a grid of zero programs).
+
+// AUTO-LABEL: func.func @empty_queries
+// AUTO: parallax.tile_load %arg0{{.*}} {heads = 1 : i64, rows = 1 : i64}
+func.func @empty_queries(%q: tensor<1x1x0x16xf32>, %k: tensor<1x1x8x16xf32>) -> tensor<1x1x0x16xf32> {
+  %o = parallax.attention %q, %k, %k : tensor<1x1x0x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32> -> tensor<1x1x0x16xf32>
+  return %o : tensor<1x1x0x16xf32>
 }

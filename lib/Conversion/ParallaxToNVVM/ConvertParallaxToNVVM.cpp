@@ -1461,6 +1461,10 @@ std::string gridFormula(Value ub, func::FuncOp func) {
     if (matchPattern(v, m_ConstantInt(&cst)))
       return std::to_string(cst.getSExtValue());
     if (auto dim = v.getDefiningOp<tensor::DimOp>()) {
+      auto type = cast<RankedTensorType>(dim.getSource().getType());
+      int64_t idx = *dim.getConstantIndex();
+      if (!type.isDynamicDim(idx))
+        return std::to_string(type.getDimSize(idx));
       auto arg = cast<BlockArgument>(dim.getSource());
       std::string name = argNames ? cast<StringAttr>(argNames[arg.getArgNumber()]).str()
                                   : "arg" + std::to_string(arg.getArgNumber());

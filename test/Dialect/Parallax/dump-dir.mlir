@@ -9,9 +9,10 @@
 // CHECK-NEXT: 02-parallax-fuse-projector.mlir
 // CHECK-NEXT: 03-parallax-fuse-covariance-probe.mlir
 // CHECK-NEXT: 04-parallax-fuse-value-aggregation.mlir
-// CHECK: 07-parallax-check-resources.mlir
-// CHECK-NEXT: 08-convert-parallax-to-nvvm.mlir
-// CHECK: 15-cse.mlir
+// CHECK-NEXT: 05-cse.mlir
+// CHECK-NEXT: 06-parallax-check-resources.mlir
+// CHECK-NEXT: 07-convert-parallax-to-nvvm.mlir
+// CHECK: 14-cse.mlir
 
 // TILED: parallax.tile_load
 // TILED-NOT: parallax.attention

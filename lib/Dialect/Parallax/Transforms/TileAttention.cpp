@@ -80,9 +80,10 @@ public:
     blockM = cfg.blockM;
     if (blockM == 0) {
       int64_t lq = packed ? a.maxSeqlenQ : qType.getDimSize(2);
+      // An empty query dim (Lq = 0) still needs a 1-row tile type.
       blockM = ShapedType::isDynamic(lq)
                    ? 64
-                   : std::min<int64_t>(64, llvm::PowerOf2Ceil(lq));
+                   : std::clamp<int64_t>(llvm::PowerOf2Ceil(lq), 1, 64);
     }
     rows = heads * blockM;
     headDim = d;
