@@ -283,7 +283,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
        [&](PassManager &pm) {
          pm.nest<func::FuncOp>().addPass(createParallaxTileAttention(tileOpts));
        }},
-      {"03-fused.mlir", [&](PassManager &pm) { buildGpuFusionPipeline(pm); }},
+      {"03-fused.mlir", [&](PassManager &pm) { buildFusionPipeline(pm, /*canonicalize=*/false); }},
       {"04-nvvm.mlir",
        [&](PassManager &pm) {
          pm.addPass(createParallaxCheckResources(resOpts));

@@ -44,9 +44,6 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                            llvm::cl::init(1)};
 };
 
-/// The three fusions and CSE, without the canonicalizer (which would fold a
-/// one-iteration K/V loop that the GPU lowering needs).
-void buildGpuFusionPipeline(OpPassManager &pm);
 /// From convert-parallax-to-nvvm's output to a pure LLVM/NVVM-dialect module
 /// (scf/arith/index/cf to LLVM, cleanups): the input of PTX emission.
 void buildNVVMToLLVMPipeline(OpPassManager &pm);

@@ -22,6 +22,7 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <functional>
 #include <limits>
 #include <variant>
 
@@ -935,34 +936,34 @@ LogicalResult KernelBuilder::lowerStore(tensor::ParallelInsertSliceOp op) {
   Value valid = toI64(v.validRows);
   int64_t eb = p.eltBytes();
   int64_t d = dstType.getDimSize(dstType.getRank() - 1);
+  // Per half: the element offset of this thread's output row and the row's
+  // index among the tile's valid rows.
+  std::function<std::pair<Value, Value>(Value)> rowOf;
   if (v.packed) {
     // Packed output [T, H, D]: tile row i is token offsets[0] + i.
     Value tok0 = idx(offsets[0]), head = idx(offsets[1]);
-    Acc &o = v.tile;
-    for (int h = 0; h < halvesOf(o.layout); ++h) {
-      Value i = tileRow(o.layout, h);
-      Value rowBase =
-          mulc(add(mulc(add(tok0, i), dstType.getDimSize(1)), head), d);
-      auto ifOp = scf::IfOp::create(b, loc, storeGuard(lt(i, valid)), false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      for (int64_t j = 0; j < d / 8; ++j) {
-        Value col = addc(mulc(c, 2), 8 * j);
-        Value ptr = gep(outPtr, mulc(add(rowBase, col), eb));
-        LLVM::StoreOp::create(b, loc, pack(o.at(h, j, 0), o.at(h, j, 1)), ptr, 4);
-      }
-    }
-    return success();
+    rowOf = [&, tok0, head](Value i) {
+      return std::make_pair(
+          mulc(add(mulc(add(tok0, i), dstType.getDimSize(1)), head), d), i);
+    };
+  } else {
+    Value bIdx = idx(offsets[0]), head0 = idx(offsets[1]),
+          row0 = idx(offsets[2]);
+    Value lq = dimOf(func.getArgument(0), 2);
+    rowOf = [&, bIdx, head0, row0, lq](Value r) {
+      Value gHead = arith::DivSIOp::create(b, loc, r, c64(v.rowsPerHead));
+      Value i = arith::RemSIOp::create(b, loc, r, c64(v.rowsPerHead));
+      Value base = mulc(add(mul(add(mulc(bIdx, dstType.getDimSize(1)),
+                                    add(head0, gHead)),
+                                lq),
+                            add(row0, i)),
+                        d);
+      return std::make_pair(base, i);
+    };
   }
-  Value bIdx = idx(offsets[0]), head0 = idx(offsets[1]), row0 = idx(offsets[2]);
-  Value lq = dimOf(func.getArgument(0), 2);
   Acc &o = v.tile;
   for (int h = 0; h < halvesOf(o.layout); ++h) {
-    Value r = tileRow(o.layout, h);
-    Value gHead = arith::DivSIOp::create(b, loc, r, c64(v.rowsPerHead));
-    Value i = arith::RemSIOp::create(b, loc, r, c64(v.rowsPerHead));
-    Value rowBase = mulc(add(mul(add(mulc(bIdx, dstType.getDimSize(1)),
-                                     add(head0, gHead)), lq), add(row0, i)), d);
+    auto [rowBase, i] = rowOf(tileRow(o.layout, h));
     auto ifOp = scf::IfOp::create(b, loc, storeGuard(lt(i, valid)), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());

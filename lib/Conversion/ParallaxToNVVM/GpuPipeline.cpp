@@ -19,7 +19,7 @@ void mlir::parallax::buildGpuPipeline(OpPassManager &pm,
   tile.numWarps = o.numWarps;
   tile.packGqa = o.packGqa;
   pm.nest<func::FuncOp>().addPass(createParallaxTileAttention(tile));
-  buildGpuFusionPipeline(pm);
+  buildFusionPipeline(pm, /*canonicalize=*/false);
   ParallaxCheckResourcesOptions res;
   res.chip = o.chip;
   res.numStages = o.numStages;
@@ -41,17 +41,6 @@ void mlir::parallax::buildNVVMToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-}
-
-void mlir::parallax::buildGpuFusionPipeline(OpPassManager &pm) {
-  // No canonicalizer here: it would fold a K/V loop of one static iteration
-  // away, and the GPU lowering maps that loop onto the cp.async pipeline.
-  // CSE also erases the ops the fusions left dead.
-  OpPassManager &f = pm.nest<func::FuncOp>();
-  f.addPass(createParallaxFuseProjector());
-  f.addPass(createParallaxFuseCovarianceProbe());
-  f.addPass(createParallaxFuseValueAggregation());
-  f.addPass(createCSEPass());
 }
 
 void mlir::parallax::registerParallaxGpuPipelines() {

@@ -17,12 +17,13 @@
 using namespace mlir;
 using namespace mlir::parallax;
 
-void mlir::parallax::buildFusionPipeline(OpPassManager &pm) {
+void mlir::parallax::buildFusionPipeline(OpPassManager &pm, bool canonicalize) {
   OpPassManager &f = pm.nest<func::FuncOp>();
   f.addPass(createParallaxFuseProjector());
   f.addPass(createParallaxFuseCovarianceProbe());
   f.addPass(createParallaxFuseValueAggregation());
-  f.addPass(createCanonicalizerPass());
+  if (canonicalize)
+    f.addPass(createCanonicalizerPass());
   f.addPass(createCSEPass());
 }
 

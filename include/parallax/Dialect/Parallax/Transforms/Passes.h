@@ -29,8 +29,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                        llvm::cl::init(true)};
 };
 
-/// The three fusion passes in order, with cleanups.
-void buildFusionPipeline(OpPassManager &pm);
+/// The three fusion passes in order, then cleanups: CSE (which also erases
+/// the ops the fusions left dead) and, unless `canonicalize` is false, the
+/// canonicalizer. The GPU path skips it: it would fold a K/V loop of one
+/// static iteration away, and the GPU lowering maps that loop onto its
+/// copy pipeline.
+void buildFusionPipeline(OpPassManager &pm, bool canonicalize = true);
 /// High-level attention -> tiled (-> fused) -> linalg -> bufferized -> LLVM
 /// dialect for the host.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
