@@ -46,17 +46,22 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
   c.blockN = o.headDim > 128 ? 32 : 64;
   c.kvGroups = 1;
   c.splitKv = o.decode;
+  c.numStages = 2;
+  c.minCtasPerSm = 0;
   if (o.decode) {
     // Decode reads the whole cache for a handful of rows: split the key
-    // tiles over warp groups of one CTA (merged at the end) so that each
-    // CTA keeps several K/V tiles in flight; as many groups as fit.
-    c.blockN = 32;
-    if (o.pageSize)
-      c.blockN = std::min<int64_t>(c.blockN, o.pageSize); // a tile in one page
+    // tiles over warp groups of one CTA (merged at the end), 16-key tiles
+    // and 4 groups, and ask for as many CTAs per SM as the shared memory
+    // holds (up to 3: the registers of 3 x 128 threads at ~168 each). The
+    // best of the variants timed on the H200 (docs/performance.md, sweep).
+    c.blockN = 16;
     const TargetInfo *t = lookupTarget(o.chip);
-    int64_t perGroup = o.numStages * 2 * c.blockN * (o.headDim * 2 + 16);
+    int64_t perGroup = c.numStages * 2 * c.blockN * (o.headDim * 2 + 16);
     int64_t fit = t ? t->maxSharedBytes / perGroup : 1;
     c.kvGroups = std::max<int64_t>(1, std::min<int64_t>(4, fit));
+    int64_t perCta = c.kvGroups * perGroup + 1024;
+    int64_t ctas = t ? std::min<int64_t>(3, t->sharedBytesPerSM / perCta) : 1;
+    c.minCtasPerSm = ctas >= 2 ? ctas : 0;
   }
   if (o.decode && group > 1) {
     // One tile holds the whole group, so each K/V tile is read once for it.
@@ -82,6 +87,10 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     c.kvGroups = o.kvGroups;
   if (o.splitKv >= 0)
     c.splitKv = o.splitKv;
+  if (o.numStages)
+    c.numStages = o.numStages;
+  if (o.minCtasPerSm)
+    c.minCtasPerSm = o.minCtasPerSm;
   return c;
 }
 
@@ -115,11 +124,15 @@ llvm::Error mlir::parallax::validate(const GenOptions &o) {
     return err("max-seqlen must be positive, got " + std::to_string(o.maxSeqlen));
   if (o.window < 0)
     return err("window must be >= 0 (0 = none), got " + std::to_string(o.window));
+  if (o.minCtasPerSm < 0 || o.minCtasPerSm > 32)
+    return err("min-ctas-per-sm must be between 1 and 32 (0 = heuristic), got " +
+               std::to_string(o.minCtasPerSm));
   if (o.kvGroups < 0 || o.kvGroups > 15)
     return err("kv-groups must be between 1 and 15 (0 = heuristic), got " +
                std::to_string(o.kvGroups));
-  if (o.numStages < 1 || o.numStages > 2)
-    return err("num-stages must be 1 or 2, got " + std::to_string(o.numStages));
+  if (o.numStages < 0 || o.numStages > 4)
+    return err("num-stages must be between 1 and 4 (0 = heuristic), got " +
+               std::to_string(o.numStages));
   return llvm::Error::success();
 }
 
@@ -270,13 +283,17 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   tileOpts.packGqa = tc.packGqa;
   ConvertParallaxToNVVMOptions nvvmOpts;
   nvvmOpts.chip = o.chip;
-  nvvmOpts.numStages = o.numStages;
+  nvvmOpts.numStages = tc.numStages;
   nvvmOpts.kvGroups = tc.kvGroups;
   nvvmOpts.splitKv = tc.splitKv;
+  nvvmOpts.bulkCopy = o.bulkCopy;
+  nvvmOpts.minCtasPerSm = tc.minCtasPerSm;
   ParallaxCheckResourcesOptions resOpts;
   resOpts.chip = o.chip;
-  resOpts.numStages = o.numStages;
+  resOpts.numStages = tc.numStages;
   resOpts.kvGroups = tc.kvGroups;
+  resOpts.splitKv = tc.splitKv;
+  resOpts.bulkCopy = o.bulkCopy;
   Stage stages[] = {
       {"01-high-level.mlir", [](PassManager &) {}},
       {"02-tiled.mlir",
@@ -378,7 +395,9 @@ mlir::parallax::generateKernel(const GenOptions &o) {
                           {"pack_gqa", tc.packGqa},
                           {"kv_groups", tc.kvGroups},
                           {"split_kv", tc.splitKv},
-                          {"num_stages", o.numStages}}},
+                          {"num_stages", tc.numStages},
+                          {"min_ctas_per_sm", tc.minCtasPerSm},
+                          {"bulk_copy", o.bulkCopy && lookupTarget(o.chip)->computeCapability >= 90}}},
   };
   std::string json;
   llvm::raw_string_ostream js(json);

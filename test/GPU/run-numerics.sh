@@ -20,13 +20,17 @@ echo "numerics: $pass passed, $failed failed"
 san=0 sanfail=0
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
-    for c in 1 29 33 57; do
+    # Prefill, two decodes, warp groups; bulk copies in decode (tail rows
+    # zero-filled) and prefill (3 stages).
+    for c in 1 29 33 57 66 70; do
       line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")
       json="${line%% *}"
       # Small shapes: the sanitizers are slow.
+      shape="--b=1 --lq=70 --lk=300"
+      case "$json" in *decode*) shape="--b=2 --lq=1 --lk=300 --seq-lens=300,17" ;; esac
       # shellcheck disable=SC2086
       if compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$dir/kernels/$json" \
-          --b=1 --lq=70 --lk=300 --no-cache > /tmp/san.log 2>&1; then
+          $shape --no-cache > /tmp/san.log 2>&1; then
         echo "sanitizer $tool $json: clean ($(grep -E "(ERROR|RACECHECK) SUMMARY" /tmp/san.log | tail -1 | sed "s/^========= //"))"
         san=$((san + 1))
       else

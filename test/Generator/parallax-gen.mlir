@@ -7,15 +7,19 @@
 // GEN: parallax_decode_d128_bf16_h32x8: wrote {{.*}}/out/parallax_decode_d128_bf16_h32x8.{ptx,json} in {{[0-9.]+}} s
 
 // The GQA group (4 query heads) and their probes share one 8-row warp tile;
-// 4 warp groups split the key tiles (2 stages x (K + V) x 32 x 272 bytes each).
+// 4 warp groups split the key tiles (2 stages x (K + V) x 16 x 272 bytes
+// each), 3 CTAs per SM asked of ptxas, cp.async copies.
 // JSON-DAG: "entry": "parallax_decode_d128_bf16_h32x8"
 // JSON-DAG: "chip": "sm_90"
 // JSON-DAG: "ptx_version": "8.0"
 // JSON-DAG: "compiler": "parallax 0.1.0 (MLIR 22.1.8)"
 // JSON-DAG: "input_ir_sha256": "{{[0-9a-f]+}}"
-// JSON-DAG: "shared_bytes": 139264
+// JSON-DAG: "shared_bytes": 69632
 // JSON-DAG: "kv_groups": 4
-// JSON-DAG: "block_n": 32
+// JSON-DAG: "block_n": 16
+// JSON-DAG: "num_stages": 2
+// JSON-DAG: "min_ctas_per_sm": 3
+// JSON-DAG: "bulk_copy": false
 // JSON-DAG: "ceil(q.dim2/2)*num_splits"
 // JSON-DAG: "split_kv": true
 // JSON-DAG: "name": "workspace"
@@ -37,6 +41,22 @@
 
 // PTX: .target sm_90
 // PTX: .entry parallax_decode_d128_bf16_h32x8(
+// PTX: .maxntid 128, 1, 1
+// PTX: .minnctapersm 3
+// PTX: cp.async.cg.shared.global
+
+// --bulk-copy: rows by cp.async.bulk on mbarriers (8 more bytes per stage
+// and group); ignored below sm_90.
+// RUN: parallax-gen --head-dim=128 --hq=32 --hkv=8 --decode --chip=sm_90 --bulk-copy -o %t/bulk
+// RUN: FileCheck %s --check-prefix=BULKJSON < %t/bulk/parallax_decode_d128_bf16_h32x8.json
+// RUN: FileCheck %s --check-prefix=BULKPTX < %t/bulk/parallax_decode_d128_bf16_h32x8.ptx
+// RUN: parallax-gen --head-dim=128 --hq=32 --hkv=8 --decode --chip=sm_80 --bulk-copy -o %t/bulk80
+// RUN: FileCheck %s --check-prefix=BULK80 < %t/bulk80/parallax_decode_d128_bf16_h32x8.json
+// BULKJSON: "bulk_copy": true
+// BULKJSON: "shared_bytes": 69696
+// BULKPTX: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
+// BULKPTX: mbarrier.try_wait.parity.shared.b64
+// BULK80: "bulk_copy": false
 
 // Unsupported requests name what is supported and write nothing.
 // RUN: not parallax-gen --head-dim=100 -o %t/bad 2>&1 | FileCheck %s --check-prefix=D100
@@ -45,13 +65,13 @@
 // RUN: not parallax-gen --dtype=f32 -o %t/bad 2>&1 | FileCheck %s --check-prefix=DTYPE
 // RUN: not parallax-gen --hq=12 --hkv=5 -o %t/bad 2>&1 | FileCheck %s --check-prefix=GQA
 // RUN: not parallax-gen --decode --hq=6 --hkv=2 -o %t/bad 2>&1 | FileCheck %s --check-prefix=GROUP
-// RUN: not parallax-gen --num-stages=3 -o %t/bad 2>&1 | FileCheck %s --check-prefix=STAGES3
+// RUN: not parallax-gen --num-stages=5 -o %t/bad 2>&1 | FileCheck %s --check-prefix=STAGES5
 // RUN: not parallax-gen --block-n=512 --head-dim=256 --chip=sm_86 -o %t/bad 2>&1 | FileCheck %s --check-prefix=SMEM
 // D100: parallax-gen: error: head dim 100 is not supported: supported head dims are multiples of 16 from 16 to 256 (e.g. 64, 96, 128, 192, 256)
 // CHIP: parallax-gen: error: chip 'sm_70' is not supported: supported are sm_80, sm_86, sm_89, sm_90, sm_90a
 // DTYPE: parallax-gen: error: dtype 'f32' is not supported: use bf16 or f16
 // GQA: parallax-gen: error: Hq (12) must be a positive multiple of Hkv (5)
 // GROUP: parallax-gen: error: GQA group 3 cannot be packed in 8-row warp tiles: use a power of two
-// STAGES3: parallax-gen: error: num-stages must be 1 or 2, got 3
+// STAGES5: parallax-gen: error: num-stages must be between 1 and 4 (0 = heuristic), got 5
 // SMEM: parallax-gen: error: stage 04-nvvm.mlir failed:
 // SMEM: needs {{[0-9]+}} bytes of shared memory {{.*}} but sm_86 allows 101376 per block

@@ -37,7 +37,9 @@ static cl::opt<int64_t> BlockN("block-n", cl::desc("keys per tile (0 = heuristic
 static cl::opt<int64_t> NumWarps("num-warps", cl::desc("warps per CTA (0 = heuristic)"), cl::init(0));
 static cl::opt<int64_t> KvGroups("kv-groups", cl::desc("warp groups splitting the key tiles (0 = heuristic)"), cl::init(0));
 static cl::opt<int> SplitKv("split-kv", cl::desc("CTAs split the key tiles: 1 on, 0 off, -1 heuristic (decode)"), cl::init(-1));
-static cl::opt<int64_t> NumStages("num-stages", cl::desc("K/V shared-memory stages (1 or 2)"), cl::init(2));
+static cl::opt<int64_t> NumStages("num-stages", cl::desc("K/V shared-memory stages, 1 to 4 (0 = heuristic)"), cl::init(0));
+static cl::opt<int64_t> MinCtasPerSm("min-ctas-per-sm", cl::desc("ask ptxas to fit this many CTAs per SM (caps registers; 0 = heuristic)"), cl::init(0));
+static cl::opt<bool> BulkCopy("bulk-copy", cl::desc("sm_90+: K/V rows by cp.async.bulk (TMA engine) + mbarriers instead of cp.async"), cl::init(false));
 static cl::opt<std::string> Name("name", cl::desc("kernel entry name (default: from the options)"), cl::init(""));
 static cl::opt<std::string> OutDir("o", cl::desc("output directory"), cl::init("."));
 static cl::opt<std::string> DumpDir("dump-dir", cl::desc("write every stage (01-...mlir ... 07-kernel.ptx) here"), cl::init(""));
@@ -64,6 +66,8 @@ int main(int argc, char **argv) {
   o.blockN = BlockN;
   o.numWarps = NumWarps;
   o.numStages = NumStages;
+  o.bulkCopy = BulkCopy;
+  o.minCtasPerSm = MinCtasPerSm;
   o.kvGroups = KvGroups;
   o.splitKv = SplitKv;
   o.name = Name;

@@ -42,6 +42,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<int64_t> kvGroups{*this, "kv-groups",
                            llvm::cl::desc("Warp groups splitting the key tiles"),
                            llvm::cl::init(1)};
+  Option<bool> bulkCopy{*this, "bulk-copy",
+                        llvm::cl::desc("sm_90+: K/V rows by cp.async.bulk + mbarriers"),
+                        llvm::cl::init(false)};
 };
 
 /// From convert-parallax-to-nvvm's output to a pure LLVM/NVVM-dialect module

@@ -36,7 +36,15 @@ def ConvertParallaxToNVVM : Pass<"convert-parallax-to-nvvm", "ModuleOp"> {
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "Target GPU: sm_80, sm_86, sm_89, sm_90 or sm_90a">,
     Option<"numStages", "num-stages", "int64_t", /*default=*/"2",
-           "Shared-memory stages for K/V tiles (1 = no prefetch, 2 = double buffer)">,
+           "Shared-memory stages for K/V tiles, 1 to 4 (1 = no prefetch, 2 = "
+           "double buffer, ...)">,
+    Option<"minCtasPerSm", "min-ctas-per-sm", "int64_t", /*default=*/"0",
+           "Ask ptxas to fit this many CTAs per SM (.minnctapersm; it caps the "
+           "registers per thread), 0 = no request">,
+    Option<"bulkCopy", "bulk-copy", "bool", /*default=*/"false",
+           "On sm_90 and later, copy K/V rows with cp.async.bulk (the TMA "
+           "engine) completing on one mbarrier per stage instead of 16-byte "
+           "cp.async per thread (ignored below sm_90)">,
     Option<"kvGroups", "kv-groups", "int64_t", /*default=*/"1",
            "Warp groups per CTA that split the key tiles and merge (m, d, O) at "
            "the end through shared memory (decode: more bytes in flight)">,
@@ -65,6 +73,8 @@ def ParallaxCheckResources : Pass<"parallax-check-resources", "ModuleOp"> {
            "Target GPU: sm_80, sm_86, sm_89, sm_90 or sm_90a">,
     Option<"numStages", "num-stages", "int64_t", /*default=*/"2",
            "Shared-memory stages for K/V tiles">,
+    Option<"bulkCopy", "bulk-copy", "bool", /*default=*/"false",
+           "Bulk copies (sm_90+) and their mbarriers">,
     Option<"kvGroups", "kv-groups", "int64_t", /*default=*/"1",
            "Warp groups splitting the key tiles">,
     Option<"splitKv", "split-kv", "bool", /*default=*/"false",

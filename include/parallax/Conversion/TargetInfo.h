@@ -19,6 +19,7 @@ struct TargetInfo {
   unsigned computeCapability;  ///< 80, 86, 89, 90
   unsigned ptxVersion;         ///< PTX ISA version emitted (x10: 80 = 8.0)
   int64_t maxSharedBytes;      ///< per block, with the opt-in attribute
+  int64_t sharedBytesPerSM;    ///< all resident blocks together (1 KB each reserved)
   int64_t maxRegistersPerThread;
   int64_t numSMs;              ///< typical part (A100, A10, L4, H100/H200)
   bool hasWgmma;               ///< warpgroup MMA + TMA (sm_90a)

@@ -30,7 +30,9 @@ struct GenOptions {
   double scale = 0;           ///< 0 = 1/sqrt(D)
   std::string chip = "sm_80";
   int64_t blockM = 0, blockN = 0, numWarps = 0; ///< 0 = heuristic
-  int64_t numStages = 2;
+  int64_t numStages = 0;      ///< K/V shared-memory stages, 1-4 (0 = heuristic)
+  bool bulkCopy = false;      ///< cp.async.bulk + mbarriers where the chip has them (sm_90+)
+  int64_t minCtasPerSm = 0;   ///< occupancy request to ptxas (0 = heuristic)       ///< cp.async.bulk + mbarriers where the chip has them (sm_90+)
   int64_t kvGroups = 0;       ///< warp groups splitting the keys (0 = heuristic)
   int splitKv = -1;           ///< CTAs split the keys too (-1 = heuristic: decode)
   std::string name;           ///< kernel entry; empty = derived from options
@@ -42,6 +44,8 @@ struct TileConfig {
   bool packGqa;
   int64_t kvGroups;
   bool splitKv;
+  int64_t numStages;
+  int64_t minCtasPerSm;
 };
 
 /// The heuristic: rows per warp are 8 (Parallax: 8 query + 8 probe rows) or

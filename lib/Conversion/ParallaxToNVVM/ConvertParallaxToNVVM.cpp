@@ -50,6 +50,9 @@ struct ProgramInfo {
   int64_t headDim = 0, blockN = 0, warps = 0;
   int64_t kvGroups = 1; ///< warp groups that split the key tiles of a program
   bool splitKv = false; ///< CTAs split the key tiles too (num_splits at launch)
+  /// K/V rows arrive by cp.async.bulk (the TMA engine, sm_90+) and complete
+  /// on one mbarrier per stage, instead of 16-byte cp.async per thread.
+  bool bulkCopy = false;
   Type elt;              ///< bf16 or f16
   SmallVector<TileLoadOp> loopLoads; ///< K/V tiles, in order
 
@@ -58,13 +61,18 @@ struct ProgramInfo {
   /// an ldmatrix on 8 distinct 4-bank groups for every head dim.
   int64_t smemStride() const { return headDim * eltBytes() + 16; }
   int64_t tileBytes() const { return blockN * smemStride(); }
-  int64_t sharedBytes(int64_t stages) const {
+  /// Staging for the K/V tiles; the groups' partial (m, d, O) registers pass
+  /// through the same memory after the loop.
+  int64_t stagingBytes(int64_t stages) const {
     int64_t staging =
         kvGroups * stages * static_cast<int64_t>(loopLoads.size()) * tileBytes();
-    // The groups' partial (m, d, O) registers pass through the same memory.
     int64_t merge =
         kvGroups > 1 ? kvGroups * (headDim / 2 + 4) * 32 * warps * 4 : 0;
-    return std::max(staging, merge);
+    return llvm::alignTo(std::max(staging, merge), 8);
+  }
+  /// Then one mbarrier per group and stage (bulk copies), never overlapped.
+  int64_t sharedBytes(int64_t stages) const {
+    return stagingBytes(stages) + (bulkCopy ? kvGroups * stages * 8 : 0);
   }
   /// Registers per thread held across the loop and in one iteration.
   int64_t registerEstimate() const {
@@ -224,8 +232,9 @@ struct Carried {
 class KernelBuilder {
 public:
   KernelBuilder(func::FuncOp func, ProgramInfo info, const TargetInfo &target,
-                int64_t stages)
+                int64_t stages, int64_t minCtasPerSm)
       : func(func), p(std::move(info)), target(target), stages(stages),
+        minCtasPerSm(minCtasPerSm),
         b(func.getContext()), loc(func.getLoc()) {}
 
   FailureOr<LLVM::LLVMFuncOp> build();
@@ -323,6 +332,24 @@ private:
 
   void loadAOperand(TileLoadOp op);
   void copyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst);
+  Value bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst,
+                           Value bar);
+  /// Global element offset of `row`, d = 0, of a K/V tile load's source:
+  /// head-major [B, H, L, D] or packed token-major [T, H, D]; and the row
+  /// stride in elements.
+  std::pair<Value, int64_t> rowAddressing(TileLoadOp op, Value oldIv, Value iv);
+  /// A scalar of a tile load, in the iteration of `iv` (oldIv: the loop's
+  /// original induction variable, or null outside the loop).
+  Value tileScalar(Value v, Value oldIv, Value iv) {
+    return toI64(oldIv ? scalarWith(v, oldIv, iv) : scalar(v));
+  }
+  /// Rows at or past this are outside the sequence.
+  Value tileLimit(TileLoadOp op, Value oldIv, Value iv) {
+    if (op.getLimit())
+      return tileScalar(op.getLimit(), oldIv, iv);
+    bool packed = cast<RankedTensorType>(op.getSource().getType()).getRank() == 3;
+    return dimOf(op.getSource(), packed ? 0 : 2);
+  }
   Acc dotQK(const AOperand &a, Value kBase);
   Acc dotPV(const Acc &pTile, Value vBase, Acc acc);
   std::array<Value, 4> mma(std::array<Value, 4> a, std::array<Value, 2> bReg,
@@ -366,6 +393,7 @@ private:
   ProgramInfo p;
   const TargetInfo &target;
   int64_t stages;
+  int64_t minCtasPerSm; ///< occupancy request to ptxas (0 = none)
   OpBuilder b;
   Location loc;
 
@@ -538,21 +566,72 @@ void KernelBuilder::loadAOperand(TileLoadOp op) {
   frags[op.getResult()] = a;
 }
 
+std::pair<Value, int64_t>
+KernelBuilder::rowAddressing(TileLoadOp op, Value oldIv, Value iv) {
+  auto srcType = cast<RankedTensorType>(op.getSource().getType());
+  int64_t d = p.headDim, heads = srcType.getDimSize(1);
+  Value bIdx = tileScalar(op.getBatch(), oldIv, iv);
+  Value head = tileScalar(op.getHead(), oldIv, iv);
+  if (srcType.getRank() == 3)
+    return {mulc(head, d), heads * d};
+  Value srcLen = dimOf(op.getSource(), 2);
+  return {mulc(mul(add(mulc(bIdx, heads), head), srcLen), d), d};
+}
+
+Value KernelBuilder::bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
+                                        Value dst, Value bar) {
+  int64_t rows = op.getRows(), rowBytes = p.headDim * p.eltBytes();
+  auto [seqBase, rowStride] = rowAddressing(op, oldIv, iv);
+  Value row0 = tileScalar(op.getRow(), oldIv, iv);
+  Value limit = tileLimit(op, oldIv, iv);
+  Value src = argPtr.at(op.getSource());
+  auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  int64_t threads = 32 * p.warps;
+  Value tid = add(mulc(warp, 32), lane);
+  // One bulk copy per row (rows are padded in shared memory, so a tile is
+  // not one contiguous block there); a thread takes rows tid, tid + threads.
+  for (int64_t r0 = 0; r0 < rows; r0 += threads) {
+    Value r = addc(tid, r0);
+    Value row = add(row0, r);
+    Value inTile = lt(r, c64(rows));
+    Value valid = arith::AndIOp::create(b, loc, inTile, lt(row, limit));
+    Value rowDst = gep(dst, mulc(r, p.smemStride()));
+    auto ifOp = scf::IfOp::create(b, loc, valid, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value srcOff = mulc(add(seqBase, mulc(row, rowStride)), p.eltBytes());
+      NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
+          b, loc, LLVM::AddrSpaceCastOp::create(b, loc, ptrCluster, rowDst),
+          gep(src, srcOff), bar, c32(rowBytes), Value(), Value());
+      // Rows past the sequence get zeros, as cp.async's zero-fill gives:
+      // masked keys must meet finite values in P V (0 * NaN is NaN).
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      auto inner = scf::IfOp::create(b, loc, inTile, false);
+      b.setInsertionPointToStart(inner.thenBlock());
+      auto v4 = VectorType::get({4}, i32());
+      Value zero = LLVM::ZeroOp::create(b, loc, v4);
+      for (int64_t off = 0; off < rowBytes; off += 16)
+        LLVM::StoreOp::create(b, loc, zero, gep(rowDst, c64(off)), 16);
+      // Order these generic writes before a later bulk copy into the row.
+      NVVM::FenceProxyOp::create(
+          b, loc, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+    }
+  }
+  // The bytes this tile delivers: its rows below the limit.
+  Value valid = arith::MinSIOp::create(
+      b, loc, arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, limit, row0), c64(0)),
+      c64(rows));
+  return mulc(valid, rowBytes);
+}
+
 void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
                                    Value dst) {
-  auto srcType = cast<RankedTensorType>(op.getSource().getType());
   int64_t rows = op.getRows(), d = p.headDim, eb = p.eltBytes();
-  auto s = [&](Value v) { return toI64(oldIv ? scalarWith(v, oldIv, iv) : scalar(v)); };
-  Value bIdx = s(op.getBatch()), head = s(op.getHead()), row0 = s(op.getRow());
-  bool packed = srcType.getRank() == 3;
-  Value srcLen = dimOf(op.getSource(), packed ? 0 : 2);
-  Value limit = op.getLimit() ? s(op.getLimit()) : srcLen;
-  // Element offset of (row, d = 0): head-major or packed token-major.
-  int64_t heads = srcType.getDimSize(1);
-  Value seqBase =
-      packed ? mulc(head, d)
-             : mulc(mul(add(mulc(bIdx, heads), head), srcLen), d);
-  int64_t rowStride = packed ? heads * d : d;
+  auto [seqBase, rowStride] = rowAddressing(op, oldIv, iv);
+  Value row0 = tileScalar(op.getRow(), oldIv, iv);
+  Value limit = tileLimit(op, oldIv, iv);
   int64_t chunksPerRow = d * eb / 16, total = rows * chunksPerRow;
   int64_t threads = 32 * p.warps; // the copying warp group
   Value tid = add(mulc(warp, 32), lane);
@@ -1027,21 +1106,71 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     NVVM::BarrierOp::create(b, loc, Type(), id, c32(32 * p.warps),
                             NVVM::BarrierReductionAttr(), Value());
   };
-  auto issue = [&](Value ivIndex, Value stage) {
-    for (TileLoadOp l : p.loopLoads)
-      copyTileToSmem(l, oldIv, ivIndex, stageBase(stage, loadSlot.at(l)));
+  // Bulk copies complete on one mbarrier per group and stage; warp 0 lane 0
+  // of the group (the leader) initializes them and registers each stage's
+  // bytes. Phase k of a stage's barrier is its k-th tile.
+  Value leader;
+  auto barrierOf = [&](Value stage) {
+    Value idx = add(mulc(group, stages), stage);
+    return gep(smem, addc(mulc(idx, 8), p.stagingBytes(stages)));
   };
-  bool prefetch = stages >= 2;
-  if (prefetch) {
-    auto ifOp = scf::IfOp::create(
-        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lb, ub), false);
+  if (p.bulkCopy) {
+    leader = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, warp, c64(0)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c64(0)));
+    auto ifOp = scf::IfOp::create(b, loc, leader, false);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      issue(lb, c64(0));
+      for (int64_t s = 0; s < stages; ++s)
+        NVVM::MBarrierInitOp::create(b, loc, barrierOf(c64(s)), c32(1), Value());
+      NVVM::FenceMbarrierInitOp::create(b, loc);
     }
-    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    groupBarrier();
   }
+  auto issue = [&](Value ivIndex, Value stage) {
+    if (!p.bulkCopy) {
+      for (TileLoadOp l : p.loopLoads)
+        copyTileToSmem(l, oldIv, ivIndex, stageBase(stage, loadSlot.at(l)));
+      return;
+    }
+    Value bar = barrierOf(stage), bytes = c64(0);
+    for (TileLoadOp l : p.loopLoads)
+      bytes = add(bytes, bulkCopyTileToSmem(l, oldIv, ivIndex,
+                                            stageBase(stage, loadSlot.at(l)), bar));
+    auto ifOp = scf::IfOp::create(b, loc, leader, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    // The phase cannot complete before this arrival, so copies that land
+    // first only make the transaction count negative for a while.
+    NVVM::MBarrierArriveExpectTxOp::create(
+        b, loc, Type(), bar, arith::TruncIOp::create(b, loc, i32(), bytes),
+        NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA),
+        b.getBoolAttr(false), Value());
+  };
+  auto commit = [&]() {
+    if (!p.bulkCopy)
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  };
+  // Prologue: tiles 0 .. stages-2 of this group, one commit group each.
+  for (int64_t k = 0; k + 1 < stages; ++k) {
+    Value t = arith::AddIOp::create(
+        b, loc, lb, arith::ConstantIndexOp::create(b, loc, k * groups));
+    auto ifOp = scf::IfOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, t, ub), false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      issue(t, c64(k));
+    }
+    commit();
+  }
+  // The prologue's zero-filled tail rows (bulk copies) are visible before
+  // the first iteration reads them; later ones pass an end-of-iteration
+  // barrier between their issue and their use.
+  if (p.bulkCopy && stages > 1)
+    groupBarrier();
 
   auto newLoop = scf::ForOp::create(b, loc, lb, ub, groupsIdx, flatInits);
   OpBuilder::InsertionGuard guard(b);
@@ -1051,24 +1180,51 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   loopMarker = c64(0).getDefiningOp();
   Value rel = arith::DivSIOp::create(
       b, loc, toI64(arith::SubIOp::create(b, loc, iv, lb)), c64(groups));
-  Value stage = prefetch ? arith::RemSIOp::create(b, loc, rel, c64(2)).getResult() : c64(0);
-  if (prefetch) {
-    Value next = arith::AddIOp::create(b, loc, iv, groupsIdx);
+  Value stage = arith::RemSIOp::create(b, loc, rel, c64(stages));
+  {
+    // Refill the stage that iteration rel - 1 read (its readers passed the
+    // group barrier at the end of that iteration) with tile rel + stages - 1.
+    Value next = arith::AddIOp::create(
+        b, loc, iv, arith::ConstantIndexOp::create(b, loc, (stages - 1) * groups));
     auto ifOp = scf::IfOp::create(
         b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, next, ub), false);
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      issue(next, arith::SubIOp::create(b, loc, c64(1), stage));
+      issue(next, arith::RemSIOp::create(b, loc, addc(rel, stages - 1), c64(stages)));
     }
-    NVVM::CpAsyncCommitGroupOp::create(b, loc);
-    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(1));
-  } else {
-    issue(iv, c64(0));
-    NVVM::CpAsyncCommitGroupOp::create(b, loc);
-    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(0));
+    commit();
   }
-  groupBarrier();
+  if (p.bulkCopy) {
+    // Wait for phase rel / stages of this stage's barrier.
+    Value parity = arith::TruncIOp::create(
+        b, loc, i32(),
+        arith::RemSIOp::create(
+            b, loc, arith::DivSIOp::create(b, loc, rel, c64(stages)), c64(2)));
+    Value bar = barrierOf(stage);
+    auto wait = scf::WhileOp::create(b, loc, TypeRange{}, ValueRange{});
+    {
+      OpBuilder::InsertionGuard g2(b);
+      Block *before = b.createBlock(&wait.getBefore());
+      b.setInsertionPointToStart(before);
+      Value done = NVVM::MBarrierTryWaitOp::create(
+          b, loc, b.getI1Type(), bar, parity, Value(),
+          NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA));
+      Value notDone = arith::XOrIOp::create(
+          b, loc, done, arith::ConstantIntOp::create(b, loc, 1, 1));
+      scf::ConditionOp::create(b, loc, notDone, ValueRange{});
+      Block *after = b.createBlock(&wait.getAfter());
+      b.setInsertionPointToStart(after);
+      scf::YieldOp::create(b, loc);
+    }
+  } else {
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(stages - 1));
+  }
+  // Every thread's copies of this stage are visible to the whole group. Bulk
+  // copies need no barrier (each thread waited on the mbarrier), except for
+  // zero-filled tail rows written in this same iteration (one stage only).
+  if (!p.bulkCopy || stages == 1)
+    groupBarrier();
   for (TileLoadOp l : p.loopLoads)
     frags[l.getResult()] = SmemTile{stageBase(stage, loadSlot.at(l))};
 
@@ -1086,8 +1242,6 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   for (Operation &op : loop.getBody()->without_terminator())
     if (failed(lowerOp(&op)))
       return failure();
-  // Every warp is done with this stage before the next prefetch reuses it.
-  groupBarrier();
   auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
   SmallVector<Value> flatYield;
   for (auto [k, v] : llvm::enumerate(yield.getOperands())) {
@@ -1097,6 +1251,8 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     else
       flatYield.append(materializeAcc(v, cd.layout, cd.cols).v);
   }
+  // Every warp is done with this stage before the next prefetch reuses it.
+  groupBarrier();
   scf::YieldOp::create(b, loc, flatYield);
   scalars.erase(oldIv);
   loopMarker = nullptr;
@@ -1390,6 +1546,8 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   kernel->setAttr("nvvm.kernel", b.getUnitAttr());
   int64_t threads = 32 * p.warps * p.kvGroups;
   kernel->setAttr("nvvm.maxntid", b.getDenseI32ArrayAttr({(int32_t)threads, 1, 1}));
+  if (minCtasPerSm > 0)
+    kernel->setAttr("nvvm.minctasm", b.getI32IntegerAttr(minCtasPerSm));
   kernel->setAttr("parallax.param_names", b.getArrayAttr(paramNames));
   kernel->setAttr("parallax.block", b.getI64ArrayAttr({threads, 1, 1}));
   kernel->setAttr("parallax.shared_bytes", b.getI64IntegerAttr(p.sharedBytes(stages)));
@@ -1491,8 +1649,8 @@ struct ConvertParallaxToNVVMPass
                          << "': supported are " << supportedChipsList();
       return signalPassFailure();
     }
-    if (numStages < 1 || numStages > 2) {
-      module.emitError() << "num-stages must be 1 or 2, got "
+    if (numStages < 1 || numStages > 4) {
+      module.emitError() << "num-stages must be between 1 and 4, got "
                          << static_cast<int64_t>(numStages);
       return signalPassFailure();
     }
@@ -1532,6 +1690,7 @@ struct ConvertParallaxToNVVMPass
       if (succeeded(info)) {
         info->kvGroups = kvGroups;
         info->splitKv = splitKv;
+        info->bulkCopy = bulkCopy && target->computeCapability >= 90;
       }
       if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
           failed(checkResources(*info, *target, numStages, info->loop)))
@@ -1551,7 +1710,7 @@ struct ConvertParallaxToNVVMPass
       if (splitKv)
         grid[0] = StringAttr::get(
             f.getContext(), cast<StringAttr>(grid[0]).str() + "*num_splits");
-      KernelBuilder kb(f, *info, *target, numStages);
+      KernelBuilder kb(f, *info, *target, numStages, minCtasPerSm);
       FailureOr<LLVM::LLVMFuncOp> k = kb.build();
       if (failed(k))
         return signalPassFailure();
@@ -1581,6 +1740,7 @@ struct CheckResourcesPass
       if (succeeded(info)) {
         info->kvGroups = kvGroups;
         info->splitKv = splitKv;
+        info->bulkCopy = bulkCopy && target->computeCapability >= 90;
       }
       if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
           failed(checkResources(*info, *target, numStages, info->loop)))

@@ -24,11 +24,13 @@ void mlir::parallax::buildGpuPipeline(OpPassManager &pm,
   res.chip = o.chip;
   res.numStages = o.numStages;
   res.kvGroups = o.kvGroups;
+  res.bulkCopy = o.bulkCopy;
   pm.addPass(createParallaxCheckResources(res));
   ConvertParallaxToNVVMOptions nvvm;
   nvvm.chip = o.chip;
   nvvm.numStages = o.numStages;
   nvvm.kvGroups = o.kvGroups;
+  nvvm.bulkCopy = o.bulkCopy;
   pm.addPass(createConvertParallaxToNVVM(nvvm));
   buildNVVMToLLVMPipeline(pm);
 }

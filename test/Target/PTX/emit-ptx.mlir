@@ -1,7 +1,12 @@
 // The GPU pipeline end to end, no GPU needed: IR -> NVVM -> PTX text.
-// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_80 block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-ptx --chip=sm_80 | FileCheck %s --check-prefixes=CHECK,SM80
-// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_90 block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-ptx --chip=sm_90 | FileCheck %s --check-prefixes=CHECK,SM90
-// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_90a block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-ptx --chip=sm_90a | FileCheck %s --check-prefixes=CHECK,SM90A
+// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_80 block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-ptx --chip=sm_80 | FileCheck %s --check-prefixes=CHECK,SM80,CPASYNC
+// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_90 block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-ptx --chip=sm_90 | FileCheck %s --check-prefixes=CHECK,SM90,CPASYNC
+// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_90 block-m=8 block-n=16 num-warps=1 bulk-copy=true" | parallax-translate --parallax-to-ptx --chip=sm_90 | FileCheck %s --check-prefixes=CHECK,SM90,BULK
+// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_90a block-m=8 block-n=16 num-warps=1 bulk-copy=true" | parallax-translate --parallax-to-ptx --chip=sm_90a | FileCheck %s --check-prefixes=CHECK,SM90A,BULK
+// bulk-copy is ignored below sm_90 (no cp.async.bulk there).
+// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_80 block-m=8 block-n=16 num-warps=1 bulk-copy=true" | parallax-translate --parallax-to-ptx --chip=sm_80 | FileCheck %s --check-prefixes=CHECK,SM80,CPASYNC
+// Three stages: two tiles in flight while one is read.
+// RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_80 block-m=8 block-n=16 num-warps=1 num-stages=3" | parallax-translate --parallax-to-ptx --chip=sm_80 | FileCheck %s --check-prefix=STAGES3
 // RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_86 block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-llvmir --chip=sm_86 | FileCheck %s --check-prefix=LLVMIR
 
 // CHECK: .version 8.0
@@ -11,9 +16,20 @@
 // CHECK: .extern .shared .align 16 .b8 parallax_dynamic_smem[];
 // CHECK: .entry parallax_small(
 // CHECK: .maxntid 32, 1, 1
-// CHECK: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, {{.*}};
-// CHECK: cp.async.commit_group;
-// CHECK: cp.async.wait_group 1;
+// By default: 16-byte cp.async per thread, zero-filled past the sequence,
+// one commit group per tile.
+// CPASYNC: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, {{.*}};
+// CPASYNC: cp.async.commit_group;
+// CPASYNC: cp.async.wait_group 1;
+// bulk-copy on sm_90: one bulk copy per K/V row (the TMA engine) completing
+// on the stage's mbarrier, which one thread arms with the tile's bytes.
+// BULK: mbarrier.init.shared.b64
+// BULK: fence.mbarrier_init.release.cluster;
+// BULK: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
+// BULK: fence.proxy.async.shared::cta;
+// BULK: mbarrier.arrive.expect_tx.shared.b64
+// BULK: mbarrier.try_wait.parity.shared.b64
+// BULK-NOT: cp.async.cg
 // CHECK: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK: shfl.sync.bfly.b32
@@ -21,6 +37,11 @@
 // CHECK: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // No libdevice call may survive: ptxas could not resolve it.
 // CHECK-NOT: __nv_
+
+// STAGES3: cp.async.commit_group;
+// STAGES3: cp.async.commit_group;
+// STAGES3: cp.async.commit_group;
+// STAGES3: cp.async.wait_group 2;
 
 // LLVMIR: target triple = "nvptx64-nvidia-cuda"
 // LLVMIR: define ptx_kernel void @parallax_small(ptr addrspace(1)
