@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Generates the decode kernels the benchmark uses (D=128, bf16, Hkv=8,
-# G = 1, 4, 8; Parallax and softmax) for CHIP into OUT.
+# Generates the decode kernels the benchmarks use (D=128, bf16, Hkv=8,
+# G = 1, 4, 8; Parallax and softmax; Parallax on paged caches of 16, 64 and
+# 256 tokens per page) for CHIP into OUT.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 chip="${1:-sm_90}"; out="${2:-$root/.gpu/bench-kernels}"
@@ -9,5 +10,8 @@ for g in 1 4 8; do
   for mode in "" "--softmax"; do
     # shellcheck disable=SC2086
     "$gen" --decode $mode --head-dim=128 --hq=$((8 * g)) --hkv=8 --chip="$chip" -o "$out"
+  done
+  for page in 16 64 256; do
+    "$gen" --decode --page-size=$page --head-dim=128 --hq=$((8 * g)) --hkv=8 --chip="$chip" -o "$out"
   done
 done

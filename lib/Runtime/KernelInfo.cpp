@@ -216,6 +216,7 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
     ko.pageSize = static_cast<int64_t>(num("page_size"));
     ko.scale = num("scale");
     out.blockN = static_cast<int64_t>(num("block_n"));
+    out.kvGroups = std::max<int64_t>(1, static_cast<int64_t>(num("kv_groups")));
     if (const Json *d = o->get("dtype"))
       ko.dtype = d->str;
   }
@@ -276,14 +277,16 @@ Status parallax::rt::evalGrid(const std::string &f,
 }
 
 int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
-                                      int64_t numSMs) {
+                                      int64_t numSMs, int64_t kvGroups) {
   if (programs <= 0)
     return 1;
-  // About two CTAs per SM (two waves at one resident CTA per SM), at least 4
-  // key tiles per split and at most 16 splits: the best of the variants in
-  // bench/split-sweep-h200-2026-11-30.log and docs/performance.md.
-  int64_t want = (2 * numSMs + programs - 1) / programs;
-  int64_t byTiles = std::max<int64_t>(1, keyTiles / 4);
+  // One CTA per SM streams close to the bandwidth a whole SM gets; more
+  // splits only add partials for the last CTA to merge, and a second,
+  // partly filled wave leaves SMs idle at the end. At least 4 key tiles per
+  // warp group of a split, at most 16 splits: the best of the split counts
+  // timed on the H200 (bench/decode_sweep.py, docs/performance.md).
+  int64_t want = std::max<int64_t>(1, numSMs / programs);
+  int64_t byTiles = std::max<int64_t>(1, keyTiles / (4 * std::max<int64_t>(1, kvGroups)));
   return std::max<int64_t>(1, std::min<int64_t>({want, byTiles, 16}));
 }
 

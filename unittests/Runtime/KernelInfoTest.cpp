@@ -73,15 +73,19 @@ TEST(KernelInfo, EvaluatesGridFormulas) {
 
 TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
   // 8 programs on 132 SMs, 1024 key tiles: 33 wanted, capped at 16.
-  EXPECT_EQ(chooseNumSplits(8, 1024, 132), 16);
-  // Few key tiles: at least 4 tiles per split.
-  EXPECT_EQ(chooseNumSplits(8, 16, 132), 4);
-  EXPECT_EQ(chooseNumSplits(8, 3, 132), 1);
-  // 64 programs: about two CTAs per SM.
-  EXPECT_EQ(chooseNumSplits(64, 1024, 132), 5);
-  // Enough programs already: no split.
-  EXPECT_EQ(chooseNumSplits(1024, 1024, 132), 1);
-  EXPECT_EQ(chooseNumSplits(0, 1024, 132), 1);
+  // B = 1, Hkv = 8 on 132 SMs: 16 splits, one CTA per SM.
+  EXPECT_EQ(chooseNumSplits(8, 2048, 132, 4), 16);
+  // ... but each of the 4 warp groups of a split keeps >= 4 key tiles.
+  EXPECT_EQ(chooseNumSplits(8, 128, 132, 4), 8);
+  EXPECT_EQ(chooseNumSplits(8, 15, 132, 4), 1);
+  // 64 programs: 2 splits (128 CTAs), not a second wave.
+  EXPECT_EQ(chooseNumSplits(64, 2048, 132, 4), 2);
+  // As many programs as SMs or more: no split.
+  EXPECT_EQ(chooseNumSplits(132, 2048, 132, 4), 1);
+  EXPECT_EQ(chooseNumSplits(1024, 2048, 132, 4), 1);
+  EXPECT_EQ(chooseNumSplits(0, 2048, 132, 4), 1);
+  // At most 16 splits (the last CTA reads every partial).
+  EXPECT_EQ(chooseNumSplits(1, 1 << 20, 132, 1), 16);
 }
 
 TEST(KernelInfo, CacheKeyChangesWithEverythingItCovers) {

@@ -49,14 +49,17 @@ struct KernelInfo {
   int64_t sharedBytes = 0;
   int64_t workspaceBytesPerCta = 0; ///< > 0: split-KV kernel
   int64_t blockN = 0;
+  int64_t kvGroups = 1; ///< warp groups that split a CTA's key tiles
   std::string raw;
 };
 
 Status parseKernelInfo(const std::string &json, KernelInfo &out);
 
-/// How many CTAs split the keys of one program: about two CTAs per SM, at
-/// least 4 key tiles each, at most 16 splits.
-int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs);
+/// How many CTAs split the keys of one program: about one CTA per SM
+/// (programs x splits <= numSMs), at least 4 key tiles per warp group of a
+/// split, at most 16 splits (the last CTA reads every split's partial).
+int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs,
+                        int64_t kvGroups);
 
 /// Evaluates one grid formula with the dimension values.
 Status evalGrid(const std::string &formula,

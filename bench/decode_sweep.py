@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Tuning sweep for the decode kernels: times several variants of our kernel
+(directories of parallax-gen output, one per configuration) over split counts,
+with decode_bench's method (CUDA graph replay, inputs rotated past L2, median),
+and checks each against float64. Prints one line per (variant, point, splits)
+and writes JSON.
+
+  python3 bench/decode_sweep.py --variants DIR1,DIR2,... [--g 1] [--splits auto,1,2,4]
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from decode_bench import HKV, D, L2_BYTES, OurKernel, parallax_reference, time_graph  # noqa: E402
+
+POINTS = [(1, 4096), (1, 32768), (8, 4096), (8, 32768), (32, 512), (32, 16384),
+          (128, 512), (128, 4096)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variants", required=True, help="comma-separated kernel directories")
+    ap.add_argument("--g", type=int, default=1)
+    ap.add_argument("--softmax", action="store_true")
+    ap.add_argument("--splits", default="auto")
+    ap.add_argument("--points", default="")
+    ap.add_argument("--out", default="decode_sweep.json")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    dev = torch.device("cuda")
+    G = args.g
+    Hq = HKV * G
+    kind = "softmax" if args.softmax else "parallax"
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    points = POINTS
+    if args.points:
+        points = [tuple(int(x) for x in p.split("x")) for p in args.points.split(",")]
+    variants = []
+    import cupy
+    for d in args.variants.split(","):
+        k = OurKernel(os.path.join(d, f"{kind}_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+        occ = k.ctas_per_sm
+        o = k.meta["options"]
+        print(f"variant {os.path.basename(d)}: block_n={o['block_n']} kv_groups={o['kv_groups']} "
+              f"stages={o['num_stages']} bulk={o.get('bulk_copy')} smem={k.smem} "
+              f"regs={k.fn.num_regs} ctas/SM={occ}", flush=True)
+        variants.append((os.path.basename(d), k, occ))
+    rows = []
+    scale = D ** -0.5
+    for B, L in points:
+        kv_bytes = 2 * B * HKV * L * D * 2
+        copies = max(1, min(32, math.ceil(3 * L2_BYTES / kv_bytes)))
+        q = [torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+        r = [0.5 * torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+        k = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+        v = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+        lens = torch.full((B,), L, device=dev, dtype=torch.int32)
+        out = [torch.full_like(x, float("nan")) for x in q]
+        nb = min(B, 4)
+        ref = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None if args.softmax else r[0][:nb], scale)
+        dims = {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B, "k_cache.dim2": L,
+                "v_cache.dim0": B, "v_cache.dim2": L, "seq_lens.dim0": B,
+                "r.dim0": B, "r.dim2": 1}
+        for name, kern, occ in variants:
+            auto = kern.prepare(dims, L, sms)
+            split_list = []
+            for s in args.splits.split(","):
+                split_list.append(auto["num_splits"] if s == "auto" else int(s))
+            for S in dict.fromkeys(split_list):
+                dd = kern.prepare(dims, L, sms, splits=S)
+
+                def run(i, kern=kern, dd=dd):
+                    ptrs = {"q": q[i].data_ptr(), "k_cache": k[i].data_ptr(),
+                            "v_cache": v[i].data_ptr(), "seq_lens": lens.data_ptr(),
+                            "out": out[i].data_ptr(), "r": r[i].data_ptr()}
+                    kern(ptrs, dd)
+                for o in out:
+                    o.fill_(float("nan"))
+                us = time_graph(run, copies)
+                run(0)
+                torch.cuda.synchronize()
+                x = out[0][:nb].double()
+                err = ((x - ref).norm() / ref.norm()).item() if torch.isfinite(x).all() else float("inf")
+                tbs = kv_bytes / (us * 1e-6) / 1e12
+                row = {"variant": name, "B": B, "L": L, "splits": S, "us": us, "tbs": tbs,
+                       "err": err, "ctas_per_sm": occ}
+                rows.append(row)
+                print(f"{name:24s} B={B:3d} L={L:5d} S={S:2d} {us:9.1f} us {tbs:5.2f} TB/s err {err:.1e}"
+                      f"{'' if err < 1e-2 else '  FAIL'}", flush=True)
+        del q, r, k, v, out
+        torch.cuda.empty_cache()
+    with open(args.out, "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Paged-KV decode benchmark: our Parallax decode reading a paged cache
+([num_pages, Hkv, page, D] + a shuffled block table, as vLLM/SGLang lay it
+out) against the same kernel family on a contiguous cache and torch SDPA's
+cuDNN backend (softmax, contiguous: SDPA has no paged form), on the same
+values, timed like decode_bench.py (CUDA graph replay, inputs rotated past
+L2, median). Checks the paged output against float64.
+
+  python3 bench/paged_bench.py --kernels DIR --out paged.json
+    DIR holds parallax_decode_d128_bf16_h{Hq}x8[_page{P}].json (bench/generate_kernels.sh)
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from decode_bench import HKV, D, L2_BYTES, OurKernel, parallax_reference, time_graph  # noqa: E402
+
+POINTS = [(1, 32768), (8, 32768), (32, 16384), (128, 4096)]
+
+
+def paginate(x, page, perm):
+    """[B, H, L, D] -> [num_pages, H, page, D] with logical page j of batch b
+    stored at perm[b * (L / page) + j]."""
+    B, H, L, Dd = x.shape
+    n = L // page
+    blocks = x.view(B, H, n, page, Dd).permute(0, 2, 1, 3, 4).reshape(B * n, H, page, Dd)
+    # Row-major, whatever strides reshape kept (at B = 1 it is a strided view).
+    out = torch.empty(blocks.shape, dtype=x.dtype, device=x.device)
+    out[perm] = blocks
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernels", required=True)
+    ap.add_argument("--out", default="paged_bench.json")
+    ap.add_argument("--pages", default="16,64,256")
+    ap.add_argument("--groups", default="1,8")
+    ap.add_argument("--points", default="", help="e.g. 1x32768,8x4096")
+    ap.add_argument("--copies", type=int, default=0, help="input sets per graph (0: enough to defeat L2)")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    dev = torch.device("cuda")
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    scale = D ** -0.5
+    rows = []
+    for G in [int(g) for g in args.groups.split(",")]:
+        Hq = HKV * G
+        contiguous = OurKernel(os.path.join(args.kernels, f"parallax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+        paged = {P: OurKernel(os.path.join(args.kernels, f"parallax_decode_d{D}_bf16_h{Hq}x{HKV}_page{P}.json"))
+                 for P in (int(p) for p in args.pages.split(","))}
+        points = POINTS
+        if args.points:
+            points = [tuple(int(x) for x in p.split("x")) for p in args.points.split(",")]
+        for B, L in points:
+            kv_bytes = 2 * B * HKV * L * D * 2
+            copies = args.copies or max(1, min(16, math.ceil(3 * L2_BYTES / kv_bytes)))
+            q = [torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+            r = [0.5 * torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+            k = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+            v = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+            lens = torch.full((B,), L, device=dev, dtype=torch.int32)
+            out = [torch.full_like(x, float("nan")) for x in q]
+            nb = min(B, 4)
+            ref = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], r[0][:nb], scale)
+            row = {"G": G, "B": B, "L": L, "kv_bytes": kv_bytes}
+            dims = {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B, "k_cache.dim2": L,
+                    "v_cache.dim0": B, "v_cache.dim2": L, "seq_lens.dim0": B,
+                    "r.dim0": B, "r.dim2": 1}
+
+            def ours(kern, kc, vc, extra, dd):
+                def run(i):
+                    ptrs = {"q": q[i].data_ptr(), "k_cache": kc[i].data_ptr(), "v_cache": vc[i].data_ptr(),
+                            "seq_lens": lens.data_ptr(), "out": out[i].data_ptr(), "r": r[i].data_ptr()}
+                    ptrs.update(extra)
+                    kern(ptrs, dd)
+                return run
+
+            def check(name):
+                x = out[0][:nb].double()
+                row["err_" + name] = ((x - ref).norm() / ref.norm()).item() if torch.isfinite(x).all() else float("inf")
+
+            dd = contiguous.prepare(dims, L, sms)
+            run = ours(contiguous, k, v, {}, dd)
+            row["ours_contiguous"] = time_graph(run, copies)
+            for o in out:
+                o.fill_(float("nan"))
+            run(0)
+            torch.cuda.synchronize()
+            check("ours_contiguous")
+            with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+                row["sdpa_cudnn"] = time_graph(
+                    lambda i: F.scaled_dot_product_attention(q[i], k[i], v[i], enable_gqa=True), copies)
+            for P, kern in paged.items():
+                n = L // P
+                perm = torch.randperm(B * n, device=dev)
+                table = perm.view(B, n).to(torch.int32).contiguous()
+                kp = [paginate(x, P, perm) for x in k]
+                vp = [paginate(x, P, perm) for x in v]
+                pdims = {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B * n, "v_cache.dim0": B * n,
+                         "seq_lens.dim0": B, "block_table.dim0": B, "block_table.dim1": n,
+                         "r.dim0": B, "r.dim2": 1}
+                pd = kern.prepare(pdims, L, sms)
+                run = ours(kern, kp, vp, {"block_table": table.data_ptr()}, pd)
+                row[f"ours_paged{P}"] = time_graph(run, copies)
+                row[f"splits_paged{P}"] = pd.get("num_splits", 1)
+                for o in out:
+                    o.fill_(float("nan"))
+                run(0)
+                torch.cuda.synchronize()
+                check(f"ours_paged{P}")
+                del kp, vp
+            rows.append(row)
+            tb = lambda us: kv_bytes / (us * 1e-6) / 1e12
+            paged_txt = " ".join(f"p{P} {row[f'ours_paged{P}']:8.1f} ({tb(row[f'ours_paged{P}']):4.2f}) err {row[f'err_ours_paged{P}']:.1e}"
+                                 for P in paged)
+            print(f"G={G} B={B:3d} L={L:5d} | contiguous {row['ours_contiguous']:8.1f} ({tb(row['ours_contiguous']):4.2f} TB/s) "
+                  f"| cudnn {row['sdpa_cudnn']:8.1f} ({tb(row['sdpa_cudnn']):4.2f}) | {paged_txt}", flush=True)
+            del q, r, k, v, out
+            torch.cuda.empty_cache()
+    meta = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__}
+    with open(args.out, "w") as f:
+        json.dump({"meta": meta, "results": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
