@@ -17,7 +17,6 @@ import json
 import math
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -58,6 +57,29 @@ def eager_parallax(q, k, v, r, scale):
     tbar = (p * t).sum(-1, keepdim=True)
     w = (p * (1 + tbar - t)).to(v.dtype)                        # effective weights
     return (w @ v).view(B, Hq, 1, Dd)
+
+
+def rotation_copies(kv_bytes, cap=32):
+    """How many input sets a graph rotates through so that the K/V read per
+    replay is at least 3 x L2 (no replay reads its K/V from L2)."""
+    return max(1, min(cap, math.ceil(3 * L2_BYTES / kv_bytes)))
+
+
+def decode_inputs(B, L, Hq, copies, dev):
+    """`copies` sets of q, r [B,Hq,1,D] and k, v [B,HKV,L,D] (bf16, random),
+    and per-sequence lengths (all L)."""
+    def randn(*shape, scale=1.0):
+        return [scale * torch.randn(*shape, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
+    q, r = randn(B, Hq, 1, D), randn(B, Hq, 1, D, scale=0.5)
+    k, v = randn(B, HKV, L, D), randn(B, HKV, L, D)
+    return q, r, k, v, torch.full((B,), L, device=dev, dtype=torch.int32)
+
+
+def decode_dims(B, L):
+    """The dynamic dimensions of a contiguous-cache decode kernel."""
+    return {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B, "k_cache.dim2": L,
+            "v_cache.dim0": B, "v_cache.dim2": L, "seq_lens.dim0": B,
+            "r.dim0": B, "r.dim2": 1}
 
 
 class OurKernel:
@@ -203,19 +225,13 @@ def main():
         ours_s = OurKernel(os.path.join(args.kernels, f"softmax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
         for B, L in points:
             kv_bytes = 2 * B * HKV * L * D * 2
-            copies = max(1, min(32, math.ceil(3 * L2_BYTES / kv_bytes)))
+            copies = rotation_copies(kv_bytes)
             if kv_bytes * copies * 2.2 > 100e9:
                 copies = 1
-            q = [torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
-            r = [0.5 * torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
-            k = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
-            v = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
-            lens = torch.full((B,), L, device=dev, dtype=torch.int32)
+            q, r, k, v, lens = decode_inputs(B, L, Hq, copies, dev)
             out_p = [torch.full_like(x, float("nan")) for x in q]
             out_s = [torch.full_like(x, float("nan")) for x in q]
-            dims = {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B, "k_cache.dim2": L,
-                    "v_cache.dim0": B, "v_cache.dim2": L, "seq_lens.dim0": B,
-                    "r.dim0": B, "r.dim2": 1}
+            dims = decode_dims(B, L)
             sms = torch.cuda.get_device_properties(0).multi_processor_count
             dims_p = ours_p.prepare(dims, L, sms)
             dims_s = ours_s.prepare(dims, L, sms)

@@ -9,14 +9,14 @@ and writes JSON.
 """
 import argparse
 import json
-import math
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decode_bench import HKV, D, L2_BYTES, OurKernel, parallax_reference, time_graph  # noqa: E402
+from decode_bench import (HKV, D, OurKernel, decode_dims, decode_inputs,  # noqa: E402
+                          parallax_reference, rotation_copies, time_graph)
 
 POINTS = [(1, 4096), (1, 32768), (8, 4096), (8, 32768), (32, 512), (32, 16384),
           (128, 512), (128, 4096)]
@@ -54,18 +54,12 @@ def main():
     scale = D ** -0.5
     for B, L in points:
         kv_bytes = 2 * B * HKV * L * D * 2
-        copies = max(1, min(32, math.ceil(3 * L2_BYTES / kv_bytes)))
-        q = [torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
-        r = [0.5 * torch.randn(B, Hq, 1, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
-        k = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
-        v = [torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16) for _ in range(copies)]
-        lens = torch.full((B,), L, device=dev, dtype=torch.int32)
+        copies = rotation_copies(kv_bytes)
+        q, r, k, v, lens = decode_inputs(B, L, Hq, copies, dev)
         out = [torch.full_like(x, float("nan")) for x in q]
         nb = min(B, 4)
         ref = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None if args.softmax else r[0][:nb], scale)
-        dims = {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B, "k_cache.dim2": L,
-                "v_cache.dim0": B, "v_cache.dim2": L, "seq_lens.dim0": B,
-                "r.dim0": B, "r.dim2": 1}
+        dims = decode_dims(B, L)
         for name, kern, occ in variants:
             auto = kern.prepare(dims, L, sms)
             split_list = []
