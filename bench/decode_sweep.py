@@ -41,7 +41,6 @@ def main():
     if args.points:
         points = [tuple(int(x) for x in p.split("x")) for p in args.points.split(",")]
     variants = []
-    import cupy
     for d in args.variants.split(","):
         k = OurKernel(os.path.join(d, f"{kind}_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
         occ = k.ctas_per_sm
