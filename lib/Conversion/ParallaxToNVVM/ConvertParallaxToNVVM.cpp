@@ -1270,6 +1270,11 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
       return loop.emitError() << "cannot split keys across warp groups: no "
                                  "running max among the loop-carried values";
     int64_t regsPerThread = flatInits.size(), tpg = 32 * p.warps;
+    // ProgramInfo::stagingBytes reserves headDim / 2 + 4 registers per thread.
+    if (regsPerThread > p.headDim / 2 + 4)
+      return loop.emitError() << "internal: " << regsPerThread
+                              << " loop-carried registers per thread exceed the "
+                              << p.headDim / 2 + 4 << " the group merge reserves";
     Value tidInGroup = add(mulc(warp, 32), lane);
     auto slot = [&](Value grp, int64_t r) {
       Value idx = add(mulc(add(mulc(grp, regsPerThread), c64(r)), tpg), tidInGroup);
