@@ -288,12 +288,6 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   nvvmOpts.splitKv = tc.splitKv;
   nvvmOpts.bulkCopy = o.bulkCopy;
   nvvmOpts.minCtasPerSm = tc.minCtasPerSm;
-  ParallaxCheckResourcesOptions resOpts;
-  resOpts.chip = o.chip;
-  resOpts.numStages = tc.numStages;
-  resOpts.kvGroups = tc.kvGroups;
-  resOpts.splitKv = tc.splitKv;
-  resOpts.bulkCopy = o.bulkCopy;
   Stage stages[] = {
       {"01-high-level.mlir", [](PassManager &) {}},
       {"02-tiled.mlir",
@@ -303,7 +297,6 @@ mlir::parallax::generateKernel(const GenOptions &o) {
       {"03-fused.mlir", [&](PassManager &pm) { buildFusionPipeline(pm, /*canonicalize=*/false); }},
       {"04-nvvm.mlir",
        [&](PassManager &pm) {
-         pm.addPass(createParallaxCheckResources(resOpts));
          pm.addPass(createConvertParallaxToNVVM(nvvmOpts));
        }},
       {"05-llvm.mlir", [&](PassManager &pm) { buildNVVMToLLVMPipeline(pm); }},

@@ -41,6 +41,11 @@ namespace {
 // Program analysis shared by the resource check and the lowering
 //===----------------------------------------------------------------------===//
 
+/// Which tile rows a warp's 16 MMA rows hold (see the register fragments).
+enum class Layout { R16, R8, Stacked8 };
+
+int halvesOf(Layout l) { return l == Layout::R8 ? 1 : 2; }
+
 /// The shape facts of one fused tiled program.
 struct ProgramInfo {
   scf::ForallOp forall;
@@ -55,6 +60,17 @@ struct ProgramInfo {
   bool bulkCopy = false;
   Type elt;              ///< bf16 or f16
   SmallVector<TileLoadOp> loopLoads; ///< K/V tiles, in order
+  /// f32 registers per thread of the loop-carried (m, d, O) tiles: what the
+  /// groups' merge passes through shared memory.
+  int64_t carriedRegs = 0;
+
+  /// The layout of a tile with `rows` rows: Parallax keeps 8 query rows per
+  /// warp (R8) and stacks [top; bottom] parts (Stacked8); softmax uses R16.
+  Layout layoutForRows(int64_t rows) const {
+    if (parallax)
+      return rows == 8 * warps ? Layout::R8 : Layout::Stacked8;
+    return Layout::R16;
+  }
 
   int64_t eltBytes() const { return elt.getIntOrFloatBitWidth() / 8; }
   /// Shared-memory row stride: 16 bytes of padding keep the 8 row addresses of
@@ -66,8 +82,7 @@ struct ProgramInfo {
   int64_t stagingBytes(int64_t stages) const {
     int64_t staging =
         kvGroups * stages * static_cast<int64_t>(loopLoads.size()) * tileBytes();
-    int64_t merge =
-        kvGroups > 1 ? kvGroups * (headDim / 2 + 4) * 32 * warps * 4 : 0;
+    int64_t merge = kvGroups > 1 ? kvGroups * carriedRegs * 32 * warps * 4 : 0;
     return llvm::alignTo(std::max(staging, merge), 8);
   }
   /// Then one mbarrier per group and stage (bulk copies), never overlapped.
@@ -133,6 +148,12 @@ FailureOr<ProgramInfo> analyze(func::FuncOp func) {
     return info.loop.emitError()
            << "the GPU lowering supports bf16 and f16 operands, got "
            << info.elt;
+  for (Value init : info.loop.getInitArgs()) {
+    auto type = cast<RankedTensorType>(init.getType());
+    int64_t halves = halvesOf(info.layoutForRows(type.getDimSize(0)));
+    info.carriedRegs +=
+        type.getRank() == 1 ? halves : halves * type.getDimSize(1) / 8 * 2;
+  }
   return info;
 }
 
@@ -184,10 +205,6 @@ LogicalResult checkResources(const ProgramInfo &p, const TargetInfo &t,
 ///   R16:      rows 16w + 8h + g            (softmax)
 ///   R8:       rows 8w + g, one half         (Parallax S1, P1, O1, ...)
 ///   Stacked8: half h is row 8w + g of part h of a [top; bottom] stack
-enum class Layout { R16, R8, Stacked8 };
-
-int halvesOf(Layout l) { return l == Layout::R8 ? 1 : 2; }
-
 struct Acc {
   Layout layout;
   int64_t cols;
@@ -228,6 +245,14 @@ struct Carried {
   int64_t cols;
   size_t first, count;
 };
+
+/// Which loop-carried value is the running max (the softmax step's new max).
+static int64_t maxCarriedIndex(scf::YieldOp yield) {
+  for (auto [k, v] : llvm::enumerate(yield.getOperands()))
+    if (auto st = v.getDefiningOp<SoftmaxStepOp>(); st && st.getNewMax() == v)
+      return k;
+  return -1;
+}
 
 class KernelBuilder {
 public:
@@ -322,6 +347,10 @@ private:
   Value scalar(Value v);
   Value scalarWith(Value v, Value oldIv, Value newIv);
 
+  /// Binds each loop-carried tile to its registers within `flat`.
+  void bindCarried(ValueRange tiles, ArrayRef<Carried> carried, ValueRange flat);
+  SmallVector<Value> mergeGroups(ArrayRef<Value> part, ArrayRef<Carried> carried,
+                                 int64_t maxIdx);
   SmallVector<Value> mergePartials(ArrayRef<SmallVector<Value>> all,
                                    ArrayRef<Carried> carried, int64_t maxIdx);
   LogicalResult mergeSplits(SmallVector<Value> &merged,
@@ -412,11 +441,8 @@ private:
   Operation *entryMarker = nullptr, *loopMarker = nullptr;
 };
 
-Layout KernelBuilder::layoutForRows(int64_t rows, Operation *at) {
-  if (p.parallax)
-    return rows == 8 * p.warps ? Layout::R8 : Layout::Stacked8;
-  (void)at;
-  return Layout::R16;
+Layout KernelBuilder::layoutForRows(int64_t rows, Operation *) {
+  return p.layoutForRows(rows);
 }
 
 Value KernelBuilder::tileRow(Layout l, int h) {
@@ -1228,17 +1254,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   for (TileLoadOp l : p.loopLoads)
     frags[l.getResult()] = SmemTile{stageBase(stage, loadSlot.at(l))};
 
-  // Unflatten the iter_args.
-  ValueRange args = newLoop.getRegionIterArgs();
-  for (auto [k, arg] : llvm::enumerate(loop.getRegionIterArgs())) {
-    Carried &cd = carried[k];
-    SmallVector<Value> regs(args.begin() + cd.first,
-                            args.begin() + cd.first + cd.count);
-    if (cd.isRow)
-      frags[arg] = RowVec{cd.layout, regs};
-    else
-      frags[arg] = Acc{cd.layout, cd.cols, f32(), regs};
-  }
+  bindCarried(loop.getRegionIterArgs(), carried, newLoop.getRegionIterArgs());
   for (Operation &op : loop.getBody()->without_terminator())
     if (failed(lowerOp(&op)))
       return failure();
@@ -1260,48 +1276,51 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   b.setInsertionPointAfter(newLoop);
   SmallVector<Value> merged(newLoop.getResults());
   if (groups > 1) {
-    // Merge the groups' partial (m, d, O): m = max_g m_g and every other
-    // carried value x = sum_g x_g * exp2(m_g - m), through shared memory.
-    int64_t maxIdx = -1;
-    for (auto [k, v] : llvm::enumerate(yield.getOperands()))
-      if (auto st = v.getDefiningOp<SoftmaxStepOp>(); st && st.getNewMax() == v)
-        maxIdx = k;
+    int64_t maxIdx = maxCarriedIndex(yield);
     if (maxIdx < 0)
       return loop.emitError() << "cannot split keys across warp groups: no "
                                  "running max among the loop-carried values";
-    int64_t regsPerThread = flatInits.size(), tpg = 32 * p.warps;
-    // ProgramInfo::stagingBytes reserves headDim / 2 + 4 registers per thread.
-    if (regsPerThread > p.headDim / 2 + 4)
-      return loop.emitError() << "internal: " << regsPerThread
-                              << " loop-carried registers per thread exceed the "
-                              << p.headDim / 2 + 4 << " the group merge reserves";
-    Value tidInGroup = add(mulc(warp, 32), lane);
-    auto slot = [&](Value grp, int64_t r) {
-      Value idx = add(mulc(add(mulc(grp, regsPerThread), c64(r)), tpg), tidInGroup);
-      return gep(smem, mulc(idx, 4));
-    };
-    NVVM::Barrier0Op::create(b, loc); // every group is done with its stages
-    for (int64_t r = 0; r < regsPerThread; ++r)
-      LLVM::StoreOp::create(b, loc, merged[r], slot(group, r), 4);
-    NVVM::Barrier0Op::create(b, loc);
-    SmallVector<SmallVector<Value>> all(groups);
-    for (int64_t gi = 0; gi < groups; ++gi)
-      for (int64_t r = 0; r < regsPerThread; ++r)
-        all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), slot(c64(gi), r), 4));
-    merged = mergePartials(all, carried, maxIdx);
+    merged = mergeGroups(merged, carried, maxIdx);
   }
   if (p.splitKv && failed(mergeSplits(merged, carried, yield)))
     return failure();
-  for (auto [k, res] : llvm::enumerate(loop.getResults())) {
-    Carried &cd = carried[k];
-    SmallVector<Value> regs(merged.begin() + cd.first,
-                            merged.begin() + cd.first + cd.count);
-    if (cd.isRow)
-      frags[res] = RowVec{cd.layout, regs};
-    else
-      frags[res] = Acc{cd.layout, cd.cols, f32(), regs};
-  }
+  bindCarried(loop.getResults(), carried, merged);
   return success();
+}
+
+void KernelBuilder::bindCarried(ValueRange tiles, ArrayRef<Carried> carried,
+                                ValueRange flat) {
+  for (auto [k, tile] : llvm::enumerate(tiles)) {
+    const Carried &cd = carried[k];
+    SmallVector<Value> regs(flat.begin() + cd.first,
+                            flat.begin() + cd.first + cd.count);
+    if (cd.isRow)
+      frags[tile] = RowVec{cd.layout, regs};
+    else
+      frags[tile] = Acc{cd.layout, cd.cols, f32(), regs};
+  }
+}
+
+SmallVector<Value> KernelBuilder::mergeGroups(ArrayRef<Value> part,
+                                              ArrayRef<Carried> carried,
+                                              int64_t maxIdx) {
+  // m = max_g m_g and every other carried value x = sum_g x_g * exp2(m_g - m),
+  // through the staging memory (free once every group left its loop).
+  int64_t regs = part.size(), tpg = 32 * p.warps;
+  Value tidInGroup = add(mulc(warp, 32), lane);
+  auto slot = [&](Value grp, int64_t r) {
+    Value idx = add(mulc(add(mulc(grp, regs), c64(r)), tpg), tidInGroup);
+    return gep(smem, mulc(idx, 4));
+  };
+  NVVM::Barrier0Op::create(b, loc); // every group is done with the memory
+  for (int64_t r = 0; r < regs; ++r)
+    LLVM::StoreOp::create(b, loc, part[r], slot(group, r), 4);
+  NVVM::Barrier0Op::create(b, loc);
+  SmallVector<SmallVector<Value>> all(p.kvGroups);
+  for (int64_t gi = 0; gi < p.kvGroups; ++gi)
+    for (int64_t r = 0; r < regs; ++r)
+      all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), slot(c64(gi), r), 4));
+  return mergePartials(all, carried, maxIdx);
 }
 
 SmallVector<Value>
@@ -1349,13 +1368,6 @@ KernelBuilder::mergePartials(ArrayRef<SmallVector<Value>> all,
     }
   }
   return merged;
-}
-
-static int64_t maxCarriedIndex(scf::YieldOp yield) {
-  for (auto [k, v] : llvm::enumerate(yield.getOperands()))
-    if (auto st = v.getDefiningOp<SoftmaxStepOp>(); st && st.getNewMax() == v)
-      return k;
-  return -1;
 }
 
 LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
@@ -1488,24 +1500,9 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   merged.assign(sLoop.getResults().begin(), sLoop.getResults().end());
   for (size_t h = 0; h < mc.count; ++h)
     merged[mc.first + h] = mStar[h];
-  if (groups > 1) {
-    // Combine the groups' partial merges through shared memory, as after the
-    // key loop (the staging buffers are free).
-    Value tidG = add(mulc(warp, 32), lane);
-    auto sslot = [&](Value grp, int64_t r) {
-      Value idx = add(mulc(add(mulc(grp, regs), c64(r)), tpg), tidG);
-      return gep(smem, mulc(idx, 4));
-    };
-    NVVM::Barrier0Op::create(b, loc);
-    for (int64_t r = 0; r < regs; ++r)
-      LLVM::StoreOp::create(b, loc, merged[r], sslot(group, r), 4);
-    NVVM::Barrier0Op::create(b, loc);
-    SmallVector<SmallVector<Value>> all(groups);
-    for (int64_t gi = 0; gi < groups; ++gi)
-      for (int64_t r = 0; r < regs; ++r)
-        all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), sslot(c64(gi), r), 4));
-    merged = mergePartials(all, carried, maxIdx);
-  }
+  // The groups merged different splits: combine them as after the key loop.
+  if (groups > 1)
+    merged = mergeGroups(merged, carried, maxIdx);
   return success();
 }
 
