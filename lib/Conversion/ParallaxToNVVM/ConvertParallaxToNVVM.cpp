@@ -349,8 +349,9 @@ private:
 
   /// Binds each loop-carried tile to its registers within `flat`.
   void bindCarried(ValueRange tiles, ArrayRef<Carried> carried, ValueRange flat);
+  /// With onlyGroup0, the other groups keep `part` (they use no result).
   SmallVector<Value> mergeGroups(ArrayRef<Value> part, ArrayRef<Carried> carried,
-                                 int64_t maxIdx);
+                                 int64_t maxIdx, bool onlyGroup0 = false);
   SmallVector<Value> mergePartials(ArrayRef<SmallVector<Value>> all,
                                    ArrayRef<Carried> carried, int64_t maxIdx);
   LogicalResult mergeSplits(SmallVector<Value> &merged,
@@ -663,6 +664,35 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
   Value tid = add(mulc(warp, 32), lane);
   Value src = argPtr.at(op.getSource());
   int64_t iters = llvm::divideCeil(total, threads);
+  auto copy16 = [&](Value to, Value from, Value valid) {
+    // Zero-fill past the sequence: masked keys must meet finite values in P V.
+    NVVM::CpAsyncOp::create(b, loc, to, from, b.getI32IntegerAttr(16),
+                            NVVM::LoadCacheModifierKindAttr::get(
+                                b.getContext(), NVVM::LoadCacheModifierKind::CG),
+                            sel(valid, c32(16), c32(0)));
+  };
+  if (threads % chunksPerRow == 0 && total % threads == 0) {
+    // Each pass covers whole rows and a thread keeps its 16-byte column, so
+    // every copy is a constant offset from two per-thread pointers and only
+    // the row test varies (a few instructions per 16 bytes).
+    int64_t rowsPerPass = threads / chunksPerRow;
+    Value r0 = arith::DivSIOp::create(b, loc, tid, c64(chunksPerRow));
+    Value ch = arith::RemSIOp::create(b, loc, tid, c64(chunksPerRow));
+    Value colOff = mulc(ch, 16 / eb);
+    Value left = arith::SubIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, limit, row0), r0);
+    Value srcBase =
+        gep(src, mulc(add(add(seqBase, mulc(add(row0, r0), rowStride)), colOff), eb));
+    Value safeSrc = gep(src, mulc(add(seqBase, colOff), eb)); // row 0: in bounds
+    Value dstBase = gep(dst, add(mulc(r0, p.smemStride()), mulc(ch, 16)));
+    for (int64_t it = 0; it < iters; ++it) {
+      int64_t r = it * rowsPerPass;
+      Value valid = lt(c64(r), left);
+      Value from = sel(valid, gep(srcBase, c64(r * rowStride * eb)), safeSrc);
+      copy16(gep(dstBase, c64(r * p.smemStride())), from, valid);
+    }
+    return;
+  }
   // Many chunks per thread (one warp copying a tile): a rolled loop keeps the
   // address registers of one chunk live instead of all of them.
   bool rolled = iters > 2 && total % threads == 0;
@@ -683,13 +713,7 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
       Value srcOff =
           mulc(add(add(seqBase, mulc(safeRow, rowStride)), mulc(ch, 16 / eb)), eb);
       Value dstOff = add(mulc(r, p.smemStride()), mulc(ch, 16));
-      // Zero-fill past the sequence: nothing there is ever read.
-      Value size = sel(valid, c32(16), c32(0));
-      NVVM::CpAsyncOp::create(b, loc, gep(dst, dstOff), gep(src, srcOff),
-                              b.getI32IntegerAttr(16),
-                              NVVM::LoadCacheModifierKindAttr::get(
-                                  b.getContext(), NVVM::LoadCacheModifierKind::CG),
-                              size);
+      copy16(gep(dst, dstOff), gep(src, srcOff), valid);
     };
     if (rolled || (it + 1) * threads <= total) {
       body();
@@ -1280,10 +1304,36 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     if (maxIdx < 0)
       return loop.emitError() << "cannot split keys across warp groups: no "
                                  "running max among the loop-carried values";
-    merged = mergeGroups(merged, carried, maxIdx);
+    // Only group 0 uses the merged values (it stores, or writes the split's
+    // partial): the other warps read nothing back.
+    merged = mergeGroups(merged, carried, maxIdx, /*onlyGroup0=*/true);
   }
-  if (p.splitKv && failed(mergeSplits(merged, carried, yield)))
-    return failure();
+  if (p.splitKv) {
+    // One split: this CTA holds the whole result; skip the workspace round
+    // trip (a write, a counter and a read-back per CTA).
+    SmallVector<Type> types(merged.size(), f32());
+    types.push_back(b.getI1Type());
+    auto multi = scf::IfOp::create(
+        b, loc, types,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, numSplits, c64(1)),
+        /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(multi.elseBlock());
+      SmallVector<Value> same(merged);
+      same.push_back(arith::ConstantIntOp::create(b, loc, 1, 1));
+      scf::YieldOp::create(b, loc, same);
+      b.setInsertionPointToStart(multi.thenBlock());
+      if (failed(mergeSplits(merged, carried, yield)))
+        return failure();
+      SmallVector<Value> out(merged);
+      out.push_back(isLastSplit);
+      scf::YieldOp::create(b, loc, out);
+    }
+    ValueRange results = multi.getResults();
+    merged.assign(results.begin(), results.begin() + (results.size() - 1));
+    isLastSplit = multi.getResults().back();
+  }
   bindCarried(loop.getResults(), carried, merged);
   return success();
 }
@@ -1303,7 +1353,7 @@ void KernelBuilder::bindCarried(ValueRange tiles, ArrayRef<Carried> carried,
 
 SmallVector<Value> KernelBuilder::mergeGroups(ArrayRef<Value> part,
                                               ArrayRef<Carried> carried,
-                                              int64_t maxIdx) {
+                                              int64_t maxIdx, bool onlyGroup0) {
   // m = max_g m_g and every other carried value x = sum_g x_g * exp2(m_g - m),
   // through the staging memory (free once every group left its loop).
   int64_t regs = part.size(), tpg = 32 * p.warps;
@@ -1316,11 +1366,25 @@ SmallVector<Value> KernelBuilder::mergeGroups(ArrayRef<Value> part,
   for (int64_t r = 0; r < regs; ++r)
     LLVM::StoreOp::create(b, loc, part[r], slot(group, r), 4);
   NVVM::Barrier0Op::create(b, loc);
-  SmallVector<SmallVector<Value>> all(p.kvGroups);
-  for (int64_t gi = 0; gi < p.kvGroups; ++gi)
-    for (int64_t r = 0; r < regs; ++r)
-      all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), slot(c64(gi), r), 4));
-  return mergePartials(all, carried, maxIdx);
+  auto readBack = [&]() {
+    SmallVector<SmallVector<Value>> all(p.kvGroups);
+    for (int64_t gi = 0; gi < p.kvGroups; ++gi)
+      for (int64_t r = 0; r < regs; ++r)
+        all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), slot(c64(gi), r), 4));
+    return mergePartials(all, carried, maxIdx);
+  };
+  if (!onlyGroup0)
+    return readBack();
+  SmallVector<Type> types(regs, f32());
+  auto ifOp = scf::IfOp::create(
+      b, loc, types, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0)),
+      /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, loc, part);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(b, loc, readBack());
+  return SmallVector<Value>(ifOp.getResults());
 }
 
 SmallVector<Value>
