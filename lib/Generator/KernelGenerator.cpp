@@ -17,6 +17,8 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+
+#include <chrono>
 #include "mlir/Transforms/Passes.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -301,14 +303,23 @@ mlir::parallax::generateKernel(const GenOptions &o) {
        }},
       {"05-llvm.mlir", [&](PassManager &pm) { buildNVVMToLLVMPipeline(pm); }},
   };
+  auto clock = std::chrono::steady_clock::now();
+  auto lap = [&](const char *stage) {
+    auto now = std::chrono::steady_clock::now();
+    out.stageSeconds.emplace_back(stage, std::chrono::duration<double>(now - clock).count());
+    clock = now;
+  };
   for (Stage &s : stages) {
     PassManager pm(&ctx);
     s.passes(pm);
     if (failed(pm.run(*module)))
       return llvm::createStringError(std::string("stage ") + s.file +
                                      " failed:\n" + diagnostics);
-    if (llvm::Error e = writeFile(o.dumpDir, s.file, toText(*module)))
-      return std::move(e);
+    lap(s.file);
+    // Printing a whole kernel costs tens of milliseconds: only when dumping.
+    if (!o.dumpDir.empty())
+      if (llvm::Error e = writeFile(o.dumpDir, s.file, toText(*module)))
+        return std::move(e);
   }
 
   // Launch facts recorded on the kernel by the GPU lowering.
@@ -340,6 +351,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   auto llvmModule = translateToNVPTXModule(*module, llctx, ptxOpts);
   if (!llvmModule)
     return llvmModule.takeError();
+  lap("06-kernel.ll");
   if (!o.dumpDir.empty()) {
     std::string ll;
     llvm::raw_string_ostream os(ll);
@@ -351,6 +363,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   if (!ptx)
     return ptx.takeError();
   out.ptx = std::move(*ptx);
+  lap("07-kernel.ptx");
 
   auto hash = llvm::SHA256::hash(llvm::arrayRefFromStringRef(out.highLevelIR));
   std::string hex = llvm::toHex(hash, /*LowerCase=*/true);

@@ -58,6 +58,19 @@
 // BULKPTX: mbarrier.try_wait.parity.shared.b64
 // BULK80: "bulk_copy": false
 
+// --help lists the generator's options, not LLVM's; --timing prints the wall
+// time of every stage.
+// RUN: parallax-gen --help | FileCheck %s --check-prefix=HELP
+// HELP: parallax-gen options:
+// HELP: --head-dim=
+// HELP: --timing
+// HELP-NOT: amdgpu
+// RUN: parallax-gen --head-dim=64 --timing -o %t/timing | FileCheck %s --check-prefix=TIMING
+// TIMING: 01-high-level.mlir {{[0-9.]+}} s
+// TIMING: 04-nvvm.mlir {{[0-9.]+}} s
+// TIMING: 07-kernel.ptx {{[0-9.]+}} s
+// TIMING: parallax_fwd_d64_bf16_h8x8: wrote
+
 // Unsupported requests name what is supported and write nothing.
 // RUN: not parallax-gen --head-dim=100 -o %t/bad 2>&1 | FileCheck %s --check-prefix=D100
 // RUN: not ls %t/bad

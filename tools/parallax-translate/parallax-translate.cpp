@@ -22,18 +22,22 @@
 
 using namespace llvm;
 
-static cl::opt<std::string> Input(cl::Positional, cl::desc("<input .mlir>"), cl::init("-"));
-static cl::opt<std::string> Output("o", cl::desc("output file"), cl::init("-"));
-static cl::opt<std::string> Chip("chip", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"), cl::init("sm_80"));
-static cl::opt<unsigned> OptLevel("O", cl::desc("LLVM optimization level"), cl::init(3));
+// --help lists these only; LLVM's own flags still parse.
+static cl::OptionCategory ToolCategory("parallax-translate options");
+
+static cl::opt<std::string> Input(cl::Positional, cl::desc("<input .mlir>"), cl::init("-"), cl::cat(ToolCategory));
+static cl::opt<std::string> Output("o", cl::desc("output file"), cl::init("-"), cl::cat(ToolCategory));
+static cl::opt<std::string> Chip("chip", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"), cl::init("sm_80"), cl::cat(ToolCategory));
+static cl::opt<unsigned> OptLevel("O", cl::desc("LLVM codegen optimization level"), cl::init(2), cl::cat(ToolCategory));
 enum class Mode { PTX, LLVMIR };
 static cl::opt<Mode> Action(cl::desc("what to emit"),
                             cl::values(clEnumValN(Mode::PTX, "parallax-to-ptx", "PTX text (default)"),
                                        clEnumValN(Mode::LLVMIR, "parallax-to-llvmir", "LLVM IR for NVPTX")),
-                            cl::init(Mode::PTX));
+                            cl::init(Mode::PTX), cl::cat(ToolCategory));
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(ToolCategory);
   cl::ParseCommandLineOptions(argc, argv, "LLVM-dialect module -> PTX through LLVM's NVPTX target\n");
   mlir::DialectRegistry registry;
   registry.insert<mlir::LLVM::LLVMDialect, mlir::NVVM::NVVMDialect>();

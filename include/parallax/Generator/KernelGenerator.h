@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mlir::parallax {
 
@@ -62,6 +64,9 @@ struct GeneratedKernel {
   std::string highLevelIR;
   std::string ptx;
   std::string metadataJson;
+  /// Wall seconds per stage (the five MLIR stages, LLVM translation, NVPTX
+  /// codegen), for `parallax-gen --timing`.
+  std::vector<std::pair<std::string, double>> stageSeconds;
 };
 
 llvm::Expected<GeneratedKernel> generateKernel(const GenOptions &);

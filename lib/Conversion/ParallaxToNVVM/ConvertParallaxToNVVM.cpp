@@ -281,8 +281,10 @@ private:
       return arith::IndexCastOp::create(b, loc, i64(), v);
     return arith::ExtSIOp::create(b, loc, i64(), v);
   }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  // Folded as built: the unrolled copies and fragments compute thousands of
+  // constant offsets, and leaving them to the canonicalizer triples the IR.
+  Value add(Value x, Value y) { return b.createOrFold<arith::AddIOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.createOrFold<arith::MulIOp>(loc, x, y); }
   Value addc(Value x, int64_t y) { return y ? add(x, c64(y)) : x; }
   Value mulc(Value x, int64_t y) { return y == 1 ? x : mul(x, c64(y)); }
   Value lt(Value x, Value y) {
@@ -1358,19 +1360,24 @@ SmallVector<Value> KernelBuilder::mergeGroups(ArrayRef<Value> part,
   // through the staging memory (free once every group left its loop).
   int64_t regs = part.size(), tpg = 32 * p.warps;
   Value tidInGroup = add(mulc(warp, 32), lane);
-  auto slot = [&](Value grp, int64_t r) {
-    Value idx = add(mulc(add(mulc(grp, regs), c64(r)), tpg), tidInGroup);
-    return gep(smem, mulc(idx, 4));
+  // Register r of a group lives at groupBase + r * tpg * 4: one address per
+  // group, constant offsets per register.
+  auto groupBase = [&](Value grp) {
+    return gep(smem, mulc(add(mulc(grp, regs * tpg), tidInGroup), 4));
   };
+  auto slot = [&](Value base, int64_t r) { return gep(base, c64(r * tpg * 4)); };
   NVVM::Barrier0Op::create(b, loc); // every group is done with the memory
+  Value own = groupBase(group);
   for (int64_t r = 0; r < regs; ++r)
-    LLVM::StoreOp::create(b, loc, part[r], slot(group, r), 4);
+    LLVM::StoreOp::create(b, loc, part[r], slot(own, r), 4);
   NVVM::Barrier0Op::create(b, loc);
   auto readBack = [&]() {
     SmallVector<SmallVector<Value>> all(p.kvGroups);
+    Value base0 = groupBase(c64(0));
     for (int64_t gi = 0; gi < p.kvGroups; ++gi)
       for (int64_t r = 0; r < regs; ++r)
-        all[gi].push_back(LLVM::LoadOp::create(b, loc, f32(), slot(c64(gi), r), 4));
+        all[gi].push_back(
+            LLVM::LoadOp::create(b, loc, f32(), slot(base0, gi * regs + r), 4));
     return mergePartials(all, carried, maxIdx);
   };
   if (!onlyGroup0)
@@ -1454,19 +1461,21 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
                            b, loc, toI64(NVVM::GridDimXOp::create(b, loc, i32())),
                            numSplits)),
                    qTile);
-  auto slot = [&](Value sp, int64_t r) {
-    Value idx = add(mulc(add(mulc(add(mul(prog, numSplits), sp), regs), c64(r)), tpg),
-                    tidInGroup);
-    return gep(workspace, mulc(idx, 4));
+  // Register r of split sp lives at splitBase(sp) + r * tpg * 4.
+  auto splitBase = [&](Value sp) {
+    return gep(workspace,
+               mulc(add(mulc(add(mul(prog, numSplits), sp), regs * tpg), tidInGroup), 4));
   };
+  auto slot = [&](Value base, int64_t r) { return gep(base, c64(r * tpg * 4)); };
   Value isGroup0 =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
   {
     auto ifOp = scf::IfOp::create(b, loc, isGroup0, false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
+    Value own = splitBase(split);
     for (int64_t r = 0; r < regs; ++r)
-      LLVM::StoreOp::create(b, loc, merged[r], slot(split, r), 4);
+      LLVM::StoreOp::create(b, loc, merged[r], slot(own, r), 4);
   }
   NVVM::MembarOp::create(b, loc, NVVM::MemScopeKindAttr::get(
                                      b.getContext(), NVVM::MemScopeKind::GPU));
@@ -1519,9 +1528,9 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(mLoop.getBody());
     SmallVector<Value> ys;
+    Value base = splitBase(mLoop.getInductionVar());
     for (size_t h = 0; h < mc.count; ++h) {
-      Value x = LLVM::LoadOp::create(b, loc, f32(),
-                                     slot(mLoop.getInductionVar(), mc.first + h), 4,
+      Value x = LLVM::LoadOp::create(b, loc, f32(), slot(base, mc.first + h), 4,
                                      /*isVolatile=*/true);
       ys.push_back(fmax(mLoop.getRegionIterArgs()[h], x));
     }
@@ -1539,10 +1548,10 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(sLoop.getBody());
-    Value sp = sLoop.getInductionVar();
+    Value base = splitBase(sLoop.getInductionVar());
     SmallVector<Value> scale;
     for (size_t h = 0; h < mc.count; ++h) {
-      Value ms = LLVM::LoadOp::create(b, loc, f32(), slot(sp, mc.first + h), 4,
+      Value ms = LLVM::LoadOp::create(b, loc, f32(), slot(base, mc.first + h), 4,
                                       /*isVolatile=*/true);
       scale.push_back(exp2(arith::SubFOp::create(b, loc, ms, safe[h])));
     }
@@ -1553,7 +1562,7 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
       int64_t perHalf = cd.count / halvesOf(cd.layout);
       for (size_t r = 0; r < cd.count; ++r) {
         size_t h = mc.count == 1 ? 0 : r / perHalf;
-        Value x = LLVM::LoadOp::create(b, loc, f32(), slot(sp, cd.first + r), 4,
+        Value x = LLVM::LoadOp::create(b, loc, f32(), slot(base, cd.first + r), 4,
                                        /*isVolatile=*/true);
         ys[cd.first + r] = arith::AddFOp::create(
             b, loc, ys[cd.first + r], arith::MulFOp::create(b, loc, x, scale[h]));
