@@ -9,3 +9,13 @@
 // CHECK-DAG: --parallax-lower-to-cpu {{.*}}Tile, fuse and lower attention to the LLVM dialect for the host
 // CHECK-DAG: --parallax-report-intensity {{.*}}Report FLOPs, bytes moved and arithmetic intensity of tiled kernels
 // CHECK-DAG: --parallax-tile-attention {{.*}}Tile attention ops into one flash-loop program per (query tile, batch, head)
+
+// The other tools list their own options only (LLVM's flags stay hidden).
+// RUN: parallax-translate --help | FileCheck %s --check-prefix=TRANSLATE
+// TRANSLATE: parallax-translate options:
+// TRANSLATE: --chip=
+// TRANSLATE-NOT: amdgpu
+// RUN: parallax-cpu-check --help | FileCheck %s --check-prefix=CPUCHECK
+// CPUCHECK: parallax-cpu-check options:
+// CPUCHECK: -d <long>
+// CPUCHECK-NOT: amdgpu
