@@ -98,6 +98,15 @@ class OurKernel:
         self.ctas_per_sm = cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
             self.fn.kernel.ptr, self.meta["block"][0], smem)
 
+    def limit_ctas_per_sm(self, n):
+        """Launch with more dynamic shared memory than the kernel needs so
+        that at most n CTAs share an SM (an occupancy experiment)."""
+        per_sm = self.cupy.cuda.runtime.getDeviceProperties(0)["sharedMemPerMultiprocessor"]
+        self.smem = max(self.meta["shared_bytes"], per_sm // n - 1024 - 1024)
+        self.fn.max_dynamic_shared_size_bytes = self.smem
+        self.ctas_per_sm = self.cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
+            self.fn.kernel.ptr, self.meta["block"][0], self.smem)
+
     def prepare(self, dims, L, num_sms, splits=None):
         """Split-KV kernels: the split count (the runtime's heuristic unless
         given), a workspace and zeroed per-program counters."""

@@ -29,6 +29,7 @@ def main():
     ap.add_argument("--softmax", action="store_true")
     ap.add_argument("--splits", default="auto")
     ap.add_argument("--points", default="")
+    ap.add_argument("--ctas-per-sm", default="", help="also run each variant limited to these CTAs per SM (comma-separated)")
     ap.add_argument("--out", default="decode_sweep.json")
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -49,6 +50,10 @@ def main():
               f"stages={o['num_stages']} bulk={o.get('bulk_copy')} smem={k.smem} "
               f"regs={k.fn.num_regs} ctas/SM={occ}", flush=True)
         variants.append((os.path.basename(d), k, occ))
+        for n in filter(None, args.ctas_per_sm.split(",")):
+            kn = OurKernel(os.path.join(d, f"{kind}_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+            kn.limit_ctas_per_sm(int(n))
+            variants.append((f"{os.path.basename(d)}@{kn.ctas_per_sm}cta", kn, kn.ctas_per_sm))
     rows = []
     scale = D ** -0.5
     for B, L in points:

@@ -7,18 +7,18 @@
 // GEN: parallax_decode_d128_bf16_h32x8: wrote {{.*}}/out/parallax_decode_d128_bf16_h32x8.{ptx,json} in {{[0-9.]+}} s
 
 // The GQA group (4 query heads) and their probes share one 8-row warp tile;
-// 4 warp groups split the key tiles (2 stages x (K + V) x 16 x 272 bytes
-// each), 3 CTAs per SM asked of ptxas, cp.async copies.
+// 4 warp groups split the key tiles (2 stages x (K + V) x 16 x 256 bytes
+// each, swizzled rows), 2 CTAs per SM asked of ptxas, cp.async copies.
 // JSON-DAG: "entry": "parallax_decode_d128_bf16_h32x8"
 // JSON-DAG: "chip": "sm_90"
 // JSON-DAG: "ptx_version": "8.0"
 // JSON-DAG: "compiler": "parallax 0.1.0 (MLIR 22.1.8)"
 // JSON-DAG: "input_ir_sha256": "{{[0-9a-f]+}}"
-// JSON-DAG: "shared_bytes": 69632
+// JSON-DAG: "shared_bytes": 65536
 // JSON-DAG: "kv_groups": 4
 // JSON-DAG: "block_n": 16
 // JSON-DAG: "num_stages": 2
-// JSON-DAG: "min_ctas_per_sm": 3
+// JSON-DAG: "min_ctas_per_sm": 2
 // JSON-DAG: "bulk_copy": false
 // JSON-DAG: "ceil(q.dim2/2)*num_splits"
 // JSON-DAG: "split_kv": true
@@ -42,7 +42,7 @@
 // PTX: .target sm_90
 // PTX: .entry parallax_decode_d128_bf16_h32x8(
 // PTX: .maxntid 128, 1, 1
-// PTX: .minnctapersm 3
+// PTX: .minnctapersm 2
 // PTX: cp.async.cg.shared.global
 
 // --bulk-copy: rows by cp.async.bulk on mbarriers (8 more bytes per stage

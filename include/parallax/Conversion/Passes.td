@@ -63,8 +63,8 @@ def ParallaxCheckResources : Pass<"parallax-check-resources", "ModuleOp"> {
     Estimates, for each fused tiled program, the shared memory of its K/V
     stages and the registers per thread of its accumulators and operands, and
     fails with the numbers when they exceed what `chip` offers, e.g.
-    `needs 278528 bytes of shared memory (2 stages x (K + V) of 256 x 128
-    bf16, rows padded by 16 bytes) but sm_86 allows 101376 per block`.
+    `needs 262144 bytes of shared memory (2 stages x 2 tiles of 256 x 128 x
+    2 bytes, swizzled) but sm_86 allows 101376 per block`.
     Also checks the shape rules of the GPU lowering (warps x rows per warp =
     query-tile rows, head dim a multiple of 16, 16-bit elements).
   }];
