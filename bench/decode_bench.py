@@ -117,11 +117,14 @@ class OurKernel:
         programs = 1
         for g in self.grid(dims):
             programs *= g
-        key_tiles = -(-L // self.meta["options"]["block_n"])
+        block_n = self.meta["options"]["block_n"]
+        key_tiles = -(-L // block_n)
         if splits is None:  # = rt::chooseNumSplits
             want = max(1, num_sms // programs)
             groups = max(1, self.meta["options"].get("kv_groups", 1))
             splits = max(1, min(want, max(1, key_tiles // (4 * groups)), 16))
+            if (key_tiles - -(-key_tiles // splits)) * block_n < 512:
+                splits = 1
         dims["num_splits"] = splits
         per_cta = self.meta["workspace_bytes_per_cta"]
         self.workspace = torch.empty(programs * splits * per_cta // 4, device="cuda", dtype=torch.float32)

@@ -277,7 +277,8 @@ Status parallax::rt::evalGrid(const std::string &f,
 }
 
 int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
-                                      int64_t numSMs, int64_t kvGroups) {
+                                      int64_t numSMs, int64_t kvGroups,
+                                      int64_t keysPerTile) {
   if (programs <= 0)
     return 1;
   // One CTA per SM streams close to the bandwidth a whole SM gets; more
@@ -287,7 +288,15 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
   // timed on the H200 (bench/decode_sweep.py, docs/performance.md).
   int64_t want = std::max<int64_t>(1, numSMs / programs);
   int64_t byTiles = std::max<int64_t>(1, keyTiles / (4 * std::max<int64_t>(1, kvGroups)));
-  return std::max<int64_t>(1, std::min<int64_t>({want, byTiles, 16}));
+  int64_t splits = std::max<int64_t>(1, std::min<int64_t>({want, byTiles, 16}));
+  // The merge (workspace round trip, counter, the last CTA's pass) costs a
+  // small grid about what streaming 300-400 keys does: split only when it
+  // takes at least 512 keys off each CTA (H200: B=8, L=512 ran 10.2 us
+  // unsplit, 12.5 us in 2 splits).
+  int64_t saved = keyTiles - (keyTiles + splits - 1) / splits;
+  if (saved * std::max<int64_t>(1, keysPerTile) < 512)
+    return 1;
+  return splits;
 }
 
 CacheOptions parallax::rt::defaultCacheOptions() {

@@ -17,10 +17,19 @@
 // CHECK: arith.ceildivsi
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync
-// CHECK: nvvm.memory.barrier <gpu>
-// CHECK: llvm.atomicrmw add %{{.*}}, %{{.*}} acq_rel : !llvm.ptr<1>, i32
+// Thread 0 releases the CTA's stores, counts in, and (last CTA) acquires:
+// CHECK: llvm.fence syncscope("device") acq_rel
+// CHECK: llvm.atomicrmw add %{{.*}}, %{{.*}} syncscope("device") monotonic : !llvm.ptr<1>, i32
+// CHECK: llvm.fence syncscope("device") acq_rel
 // CHECK: nvvm.barrier #nvvm.reduction<or> %{{.*}} -> i32
-// CHECK: llvm.load volatile %{{.*}} : !llvm.ptr<1> -> f32
+// One online pass over the splits; the next split's registers are loaded
+// before this one is merged (the first before the loop).
+// CHECK: scf.if
+// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+// CHECK: scf.for
+// CHECK: scf.if
+// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+// CHECK: llvm.intr.exp2
 // CHECK: arith.andi
 
 func.func @split(%q: tensor<?x1x?x32xbf16>, %k: tensor<?x1x?x32xbf16>, %v: tensor<?x1x?x32xbf16>, %r: tensor<?x1x?x32xbf16>) -> tensor<?x1x?x32xbf16> attributes {parallax.arg_names = ["q", "k", "v", "r"]} {

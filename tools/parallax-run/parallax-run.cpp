@@ -290,7 +290,8 @@ int main(int argc, char **argv) {
     CHECK_CU(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev));
     int64_t keyTiles = (Lk + kernel.info.blockN - 1) / std::max<int64_t>(1, kernel.info.blockN);
     if (numSplits <= 0)
-      numSplits = rt::chooseNumSplits(programs, keyTiles, sms, kernel.info.kvGroups);
+      numSplits = rt::chooseNumSplits(programs, keyTiles, sms, kernel.info.kvGroups,
+                                          kernel.info.blockN);
     dims["num_splits"] = numSplits;
     CHECK_CU(cuMemAlloc(&dwork, std::max<int64_t>(4, programs * numSplits *
                                                       kernel.info.workspaceBytesPerCta)));

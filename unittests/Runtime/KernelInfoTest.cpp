@@ -74,18 +74,25 @@ TEST(KernelInfo, EvaluatesGridFormulas) {
 TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
   // 8 programs on 132 SMs, 1024 key tiles: 33 wanted, capped at 16.
   // B = 1, Hkv = 8 on 132 SMs: 16 splits, one CTA per SM.
-  EXPECT_EQ(chooseNumSplits(8, 2048, 132, 4), 16);
+  EXPECT_EQ(chooseNumSplits(8, 2048, 132, 4, 16), 16);
   // ... but each of the 4 warp groups of a split keeps >= 4 key tiles.
-  EXPECT_EQ(chooseNumSplits(8, 128, 132, 4), 8);
-  EXPECT_EQ(chooseNumSplits(8, 15, 132, 4), 1);
+  EXPECT_EQ(chooseNumSplits(8, 128, 132, 4, 16), 8);
+  EXPECT_EQ(chooseNumSplits(8, 15, 132, 4, 16), 1);
   // 64 programs: 2 splits (128 CTAs), not a second wave.
-  EXPECT_EQ(chooseNumSplits(64, 2048, 132, 4), 2);
+  EXPECT_EQ(chooseNumSplits(64, 2048, 132, 4, 16), 2);
   // As many programs as SMs or more: no split.
-  EXPECT_EQ(chooseNumSplits(132, 2048, 132, 4), 1);
-  EXPECT_EQ(chooseNumSplits(1024, 2048, 132, 4), 1);
-  EXPECT_EQ(chooseNumSplits(0, 2048, 132, 4), 1);
+  EXPECT_EQ(chooseNumSplits(132, 2048, 132, 4, 16), 1);
+  EXPECT_EQ(chooseNumSplits(1024, 2048, 132, 4, 16), 1);
+  EXPECT_EQ(chooseNumSplits(0, 2048, 132, 4, 16), 1);
   // At most 16 splits (the last CTA reads every partial).
-  EXPECT_EQ(chooseNumSplits(1, 1 << 20, 132, 1), 16);
+  EXPECT_EQ(chooseNumSplits(1, 1 << 20, 132, 1, 16), 16);
+  // No split that takes fewer than 512 keys off a CTA (16-key tiles):
+  // L = 512 in 2 splits saves 256 keys; L = 1024 in 4 saves 768.
+  EXPECT_EQ(chooseNumSplits(64, 32, 132, 4, 16), 1);
+  EXPECT_EQ(chooseNumSplits(8, 32, 132, 4, 16), 1);
+  EXPECT_EQ(chooseNumSplits(8, 64, 132, 4, 16), 4);
+  // ... in keys: 64-key tiles save 4x as many keys per tile.
+  EXPECT_EQ(chooseNumSplits(8, 32, 132, 1, 64), 8);
 }
 
 TEST(KernelInfo, CacheKeyChangesWithEverythingItCovers) {

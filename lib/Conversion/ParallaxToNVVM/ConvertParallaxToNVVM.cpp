@@ -1508,11 +1508,14 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
     for (int64_t r = 0; r < regs; ++r)
       LLVM::StoreOp::create(b, loc, merged[r], slot(own, r), 4);
   }
-  NVVM::MembarOp::create(b, loc, NVVM::MemScopeKindAttr::get(
-                                     b.getContext(), NVVM::MemScopeKind::GPU));
-  NVVM::Barrier0Op::create(b, loc);
   // Thread 0 counts this CTA in; a barrier with an OR reduction tells every
   // thread whether this CTA is the program's last (no shared memory needed).
+  // Ordering (CUTLASS's semaphore pattern): the barrier orders the CTA's
+  // stores before thread 0, whose gpu-scope acq_rel fence releases them
+  // before its relaxed increment; in the last CTA a second fence acquires
+  // the other CTAs' stores, and the OR barrier passes that on. One thread
+  // fences, acq_rel not SC: two MEMBAR.SC.GPU in every thread cost more.
+  NVVM::Barrier0Op::create(b, loc);
   Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                      add(mulc(add(mulc(group, p.warps), warp), 32), lane),
                                      c64(0));
@@ -1521,8 +1524,13 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     Value counter = gep(counters, mulc(prog, 4));
+    auto gpuFence = [&] {
+      LLVM::FenceOp::create(b, loc, LLVM::AtomicOrdering::acq_rel, "device");
+    };
+    gpuFence();
     Value old = LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, counter,
-                                          c32(1), LLVM::AtomicOrdering::acq_rel);
+                                          c32(1), LLVM::AtomicOrdering::monotonic,
+                                          "device");
     Value last = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::eq, toI64(old),
         arith::SubIOp::create(b, loc, numSplits, c64(1)));
@@ -1530,6 +1538,7 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(reset.thenBlock());
+      gpuFence();
       LLVM::StoreOp::create(b, loc, c32(0), counter, 4);
     }
     scf::YieldOp::create(b, loc, last);
@@ -1542,68 +1551,87 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
       arith::ExtUIOp::create(b, loc, i32(), ifOp.getResult(0)).getResult())
                       .getRes();
   isLastSplit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, anyLast, c32(0));
-  NVVM::MembarOp::create(b, loc, NVVM::MemScopeKindAttr::get(
-                                     b.getContext(), NVVM::MemScopeKind::GPU));
-  // Read every split's registers (volatile: another CTA wrote them).
-  // The split count is a launch parameter: accumulate in a loop.
+  // Merge the splits in one online pass: (m, x) <- (max(m, m_s), x e^(m - m')
+  // + x_s e^(m_s - m')) with e = exp2. Only the last CTA merges (the others'
+  // loops run zero times); its warp groups share the splits: group g takes
+  // splits g, g + N, ... Thread 0's acquire fence and the OR barrier order
+  // these plain loads after the other CTAs' stores.
   Carried mc = carried[maxIdx];
   Value negInf = cf(-std::numeric_limits<double>::infinity());
-  // Pass 1: m* = max over splits (only the max registers).
-  SmallVector<Value> mInit(mc.count, negInf);
-  // Only the last CTA merges (its loops run; the others' run zero times), and
-  // its warp groups share the splits: group g reads splits g, g + N, ...
   int64_t groups = p.kvGroups;
-  Value from = group, to = sel(isLastSplit, numSplits, c64(0)), by = c64(groups);
-  auto mLoop = scf::ForOp::create(b, loc, from, to, by, mInit);
-  {
+  Value to = sel(isLastSplit, numSplits, c64(0)), by = c64(groups);
+  auto loadSplit = [&](Value cond, Value sp) {
+    // All registers of split sp if cond, else zeros (no load issued).
+    SmallVector<Type> types(regs, f32());
+    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(mLoop.getBody());
-    SmallVector<Value> ys;
-    Value base = splitBase(mLoop.getInductionVar());
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value base = splitBase(sp);
+    SmallVector<Value> xs;
+    for (int64_t r = 0; r < regs; ++r)
+      xs.push_back(LLVM::LoadOp::create(b, loc, f32(), slot(base, r), 4));
+    scf::YieldOp::create(b, loc, xs);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, SmallVector<Value>(regs, cf(0)));
+    return SmallVector<Value>(ifOp.getResults());
+  };
+  auto combine = [&](ArrayRef<Value> acc, ArrayRef<Value> xs) {
+    SmallVector<Value> out(acc);
+    SmallVector<Value> scaleAcc, scaleX;
     for (size_t h = 0; h < mc.count; ++h) {
-      Value x = LLVM::LoadOp::create(b, loc, f32(), slot(base, mc.first + h), 4,
-                                     /*isVolatile=*/true);
-      ys.push_back(fmax(mLoop.getRegionIterArgs()[h], x));
+      Value m = acc[mc.first + h], ms = xs[mc.first + h];
+      Value mNew = fmax(m, ms);
+      // Both -inf (nothing seen yet): scale by exp2(-inf) = 0, not NaN.
+      Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew, negInf);
+      Value safe = sel(isInf, cf(0), mNew);
+      scaleAcc.push_back(exp2(arith::SubFOp::create(b, loc, m, safe)));
+      scaleX.push_back(exp2(arith::SubFOp::create(b, loc, ms, safe)));
+      out[mc.first + h] = mNew;
     }
-    scf::YieldOp::create(b, loc, ys);
-  }
-  SmallVector<Value> mStar(mLoop.getResults());
-  SmallVector<Value> safe;
-  for (Value m : mStar) {
-    Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, negInf);
-    safe.push_back(sel(isInf, cf(0), m));
-  }
-  // Pass 2: x = sum_s x_s * exp2(m_s - m*).
-  SmallVector<Value> zeros(regs, cf(0));
-  auto sLoop = scf::ForOp::create(b, loc, from, to, by, zeros);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(sLoop.getBody());
-    Value base = splitBase(sLoop.getInductionVar());
-    SmallVector<Value> scale;
-    for (size_t h = 0; h < mc.count; ++h) {
-      Value ms = LLVM::LoadOp::create(b, loc, f32(), slot(base, mc.first + h), 4,
-                                      /*isVolatile=*/true);
-      scale.push_back(exp2(arith::SubFOp::create(b, loc, ms, safe[h])));
-    }
-    SmallVector<Value> ys(sLoop.getRegionIterArgs());
     for (auto [k, cd] : llvm::enumerate(carried)) {
       if (static_cast<int64_t>(k) == maxIdx)
         continue;
       int64_t perHalf = cd.count / halvesOf(cd.layout);
       for (size_t r = 0; r < cd.count; ++r) {
         size_t h = mc.count == 1 ? 0 : r / perHalf;
-        Value x = LLVM::LoadOp::create(b, loc, f32(), slot(base, cd.first + r), 4,
-                                       /*isVolatile=*/true);
-        ys[cd.first + r] = arith::AddFOp::create(
-            b, loc, ys[cd.first + r], arith::MulFOp::create(b, loc, x, scale[h]));
+        size_t i = cd.first + r;
+        out[i] = arith::AddFOp::create(
+            b, loc, arith::MulFOp::create(b, loc, acc[i], scaleAcc[h]),
+            arith::MulFOp::create(b, loc, xs[i], scaleX[h]));
       }
+    }
+    return out;
+  };
+  SmallVector<Value> init(regs, cf(0));
+  for (size_t h = 0; h < mc.count; ++h)
+    init[mc.first + h] = negInf;
+  // With registers to spare (the loop's are free by now), the next split's
+  // loads are issued before this one is merged: the L2 round trips overlap.
+  int64_t regLimit = target.maxRegistersPerThread;
+  if (minCtasPerSm > 0)
+    regLimit = std::min<int64_t>(regLimit, 65536 / (32 * p.warps * p.kvGroups * minCtasPerSm));
+  bool prefetch = 3 * regs + 32 <= regLimit;
+  SmallVector<Value> loopInit(init);
+  if (prefetch)
+    llvm::append_range(loopInit, loadSplit(lt(group, to), group));
+  auto loop = scf::ForOp::create(b, loc, group, to, by, loopInit);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value sp = loop.getInductionVar();
+    auto args = loop.getRegionIterArgs();
+    SmallVector<Value> acc(args.begin(), args.begin() + regs), ys;
+    if (prefetch) {
+      Value next = add(sp, by);
+      SmallVector<Value> nextXs = loadSplit(lt(next, to), next);
+      ys = combine(acc, SmallVector<Value>(args.begin() + regs, args.end()));
+      llvm::append_range(ys, nextXs);
+    } else {
+      ys = combine(acc, loadSplit(lt(sp, to), sp));
     }
     scf::YieldOp::create(b, loc, ys);
   }
-  merged.assign(sLoop.getResults().begin(), sLoop.getResults().end());
-  for (size_t h = 0; h < mc.count; ++h)
-    merged[mc.first + h] = mStar[h];
+  merged.assign(loop.getResults().begin(), loop.getResults().begin() + regs);
   // The groups merged different splits: combine them as after the key loop.
   if (groups > 1)
     merged = mergeGroups(merged, carried, maxIdx);
