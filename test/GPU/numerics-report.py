@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Markdown table and sanitizer list of a run-numerics.sh log (for
+docs/gpu-numerics.md).
+  python3 test/GPU/numerics-report.py numerics.log"""
+import re
+import sys
+
+rows, sanitizers, summary = [], [], []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    m = re.match(r"(PASS|FAIL) (\S+)(?: splits=(\d+))? B=(\d+) Lq=(\d+) Lk=(\d+) rel-L2=(\S+) "
+                 r"max-abs=(\S+) nan=(\d+) elements=(\d+) tol=(\S+)", line)
+    if m:
+        res, name, splits, *rest = m.groups()
+        rows.append(f"| {res} | `{name}` | {splits or '-'} | " + " | ".join(rest) + " |")
+    elif line.startswith("sanitizer "):
+        sanitizers.append(f"- {line}")
+    elif line.startswith(("numerics:", "sanitizers:")):
+        summary.append(line)
+print("Summary: " + "; ".join(summary) + ".\n")
+print("| result | kernel | splits | B | Lq | Lk | rel-L2 | max abs | NaN | elements | tol |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("\n".join(rows))
+print()
+print("\n".join(sanitizers))
