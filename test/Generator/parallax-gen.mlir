@@ -58,6 +58,18 @@
 // BULKPTX: mbarrier.try_wait.parity.shared.b64
 // BULK80: "bulk_copy": false
 
+// The decode heuristic asks for 2 CTAs per SM only where shared memory
+// holds them: not at D=256 (4 groups x 2 stages x 2 x 16 x 512 bytes =
+// 128 KB) nor on sm_86 (100 KB per SM).
+// RUN: parallax-gen --decode --head-dim=256 --chip=sm_90 -o %t/d256
+// RUN: FileCheck %s --check-prefix=D256 < %t/d256/parallax_decode_d256_bf16_h8x8.json
+// RUN: parallax-gen --decode --head-dim=128 --chip=sm_86 -o %t/sm86
+// RUN: FileCheck %s --check-prefix=SM86 < %t/sm86/parallax_decode_d128_bf16_h8x8.json
+// D256-DAG: "shared_bytes": 131072
+// D256-DAG: "min_ctas_per_sm": 0
+// SM86-DAG: "shared_bytes": 65536
+// SM86-DAG: "min_ctas_per_sm": 0
+
 // --help lists the generator's options, not LLVM's; --timing prints the wall
 // time of every stage.
 // RUN: parallax-gen --help | FileCheck %s --check-prefix=HELP
