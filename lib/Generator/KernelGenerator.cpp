@@ -59,7 +59,7 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     // runs 3.9 waves of 2 per SM instead of 2.6 of 3, 9% faster.
     c.blockN = 16;
     const TargetInfo *t = lookupTarget(o.chip);
-    int64_t rowBytes = o.headDim * 2 + (o.headDim % 64 ? 16 : 0); // swizzled or padded
+    int64_t rowBytes = stagedRowStride(o.headDim * 2, o.bulkCopy && t && t->computeCapability >= 90);
     int64_t perGroup = c.numStages * 2 * c.blockN * rowBytes;
     int64_t fit = t ? t->maxSharedBytes / perGroup : 1;
     c.kvGroups = std::max<int64_t>(1, std::min<int64_t>(4, fit));

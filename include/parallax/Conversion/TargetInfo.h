@@ -25,6 +25,18 @@ struct TargetInfo {
   bool hasWgmma;               ///< warpgroup MMA + TMA (sm_90a)
 };
 
+/// K/V rows staged in shared memory: rows of a multiple of 128 bytes copied
+/// by 16-byte cp.async are swizzled (16-byte chunk c of row r at c ^ (r % 8))
+/// and unpadded; other rows, and rows that cp.async.bulk copies whole, are
+/// padded by 16 bytes so the 8 rows of an ldmatrix hit distinct banks. The
+/// lowering lays tiles out this way and the tile heuristic sizes them so.
+inline bool stagedRowsSwizzled(int64_t rowBytes, bool bulkCopy) {
+  return !bulkCopy && rowBytes % 128 == 0;
+}
+inline int64_t stagedRowStride(int64_t rowBytes, bool bulkCopy) {
+  return rowBytes + (stagedRowsSwizzled(rowBytes, bulkCopy) ? 0 : 16);
+}
+
 /// All supported targets, in order.
 llvm::ArrayRef<TargetInfo> supportedTargets();
 /// The target for `chip`, or nullptr.

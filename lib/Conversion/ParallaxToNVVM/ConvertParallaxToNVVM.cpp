@@ -73,18 +73,12 @@ struct ProgramInfo {
   }
 
   int64_t eltBytes() const { return elt.getIntOrFloatBitWidth() / 8; }
-  /// Staged K/V rows of a multiple of 128 bytes (cp.async copies) are
-  /// swizzled: 16-byte chunk c of row r sits at chunk c ^ (r % 8). The 8 rows
-  /// of an ldmatrix then hit 8 distinct 4-bank groups, and every 128-byte
-  /// shared-memory wavefront of a copy is one whole 128-byte global segment.
-  /// Padded rows (the other layout) split 32-byte sectors across wavefronts,
-  /// which made the L2 serve 1.5x the sectors read (ncu, H200).
-  bool swizzled() const {
-    return !bulkCopy && (headDim * eltBytes() / 16) % 8 == 0;
-  }
-  /// Shared-memory row stride: unswizzled rows get 16 bytes of padding to
-  /// keep ldmatrix free of bank conflicts (bulk copies need whole rows).
-  int64_t smemStride() const { return headDim * eltBytes() + (swizzled() ? 0 : 16); }
+  /// Staged K/V rows (stagedRowsSwizzled): swizzled, every 128-byte
+  /// shared-memory wavefront of a copy is one whole 128-byte global segment;
+  /// padded rows split 32-byte sectors across wavefronts, which made the L2
+  /// serve 1.5x the sectors read (ncu, H200).
+  bool swizzled() const { return stagedRowsSwizzled(headDim * eltBytes(), bulkCopy); }
+  int64_t smemStride() const { return stagedRowStride(headDim * eltBytes(), bulkCopy); }
   int64_t tileBytes() const { return blockN * smemStride(); }
   /// Staging for the K/V tiles; the groups' partial (m, d, O) registers pass
   /// through the same memory after the loop.
