@@ -89,7 +89,8 @@ class OurKernel:
         with open(json_path) as f:
             self.meta = json.load(f)
         ptx = json_path[:-5] + ".ptx"
-        self.fn = cupy.RawModule(path=ptx).get_function(self.meta["entry"])
+        self.module = cupy.RawModule(path=ptx)
+        self.fn = self.module.get_function(self.meta["entry"])
         smem = self.meta["shared_bytes"]
         if smem > 48 * 1024:
             self.fn.max_dynamic_shared_size_bytes = smem

@@ -2,6 +2,7 @@
 #include "parallax/Generator/KernelGenerator.h"
 #include "parallax/Conversion/Passes.h"
 #include "parallax/Conversion/TargetInfo.h"
+#include "parallax/Conversion/Trace.h"
 #include "parallax/Dialect/Parallax/IR/ParallaxDialect.h"
 #include "parallax/Dialect/Parallax/Transforms/Passes.h"
 #include "parallax/Target/PTXEmitter.h"
@@ -292,6 +293,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   nvvmOpts.splitKv = tc.splitKv;
   nvvmOpts.bulkCopy = o.bulkCopy;
   nvvmOpts.minCtasPerSm = tc.minCtasPerSm;
+  nvvmOpts.tracePhases = o.tracePhases;
   Stage stages[] = {
       {"01-high-level.mlir", [](PassManager &) {}},
       {"02-tiled.mlir",
@@ -407,6 +409,16 @@ mlir::parallax::generateKernel(const GenOptions &o) {
                           {"min_ctas_per_sm", tc.minCtasPerSm},
                           {"bulk_copy", o.bulkCopy && lookupTarget(o.chip)->computeCapability >= 90}}},
   };
+  if (o.tracePhases) {
+    llvm::json::Array points;
+    for (const char *name : kTracePointNames)
+      points.push_back(name);
+    meta["trace"] = llvm::json::Object{{"symbol", "parallax_trace"},
+                                       {"slots", kTraceSlots},
+                                       {"clock0", kTraceClock0},
+                                       {"capacity", kTraceCapacity},
+                                       {"points", std::move(points)}};
+  }
   std::string json;
   llvm::raw_string_ostream js(json);
   js << llvm::formatv("{0:2}", llvm::json::Value(std::move(meta))) << "\n";

@@ -15,16 +15,37 @@
 // CHECK: nvvm.mma.sync
 // CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
 // CHECK: scf.yield
-// Merge: all groups store, barrier, all load both groups, rescale, sum.
+// A group that ran one tile fewer than group 0 passes that iteration's two
+// group barriers (compute-sanitizer's racecheck counts barriers per thread).
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT: arith.constant
+// CHECK-NEXT: arith.addi
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK-NEXT: }
+// Merge: all groups store, barrier, then each group loads the row stats
+// (m, d1, d2) of both groups and its own 16 columns of [O1;O2] (2 of the 4
+// 8-column blocks: 4 registers x 32 threads x 4 bytes further per group),
+// rescales and sums.
 // CHECK: nvvm.barrier0
 // CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<3>
 // CHECK: nvvm.barrier0
+// CHECK: %[[C512:.*]] = arith.constant 512 : i64
+// CHECK-NEXT: %[[OFF:.*]] = arith.muli %[[GROUP:.*]], %[[C512]] : i64
+// CHECK-NEXT: %[[SLICE:.*]] = llvm.getelementptr %{{.*}}[%[[OFF]]]
+// The slice's first column: 16 per group.
+// CHECK: %[[C16:.*]] = arith.constant 16 : i64
+// CHECK-NEXT: %[[COL0:.*]] = arith.muli %[[GROUP]], %[[C16]] : i64
 // CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<3> -> f32
+// CHECK: llvm.getelementptr %[[SLICE]]
 // CHECK: arith.maxnumf
 // CHECK: llvm.intr.exp2
-// Only group 0 writes the output.
-// CHECK: arith.cmpi eq, %{{.*}}, %{{.*}} : i64
+// Every group writes its own columns: no group test guards the output.
+// CHECK-NOT: arith.cmpi eq, %[[GROUP]]
+// CHECK: %[[COL:.*]] = arith.addi %{{.*}}, %[[COL0]] : i64
 // CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
+// CHECK-COUNT-1: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
+// CHECK-NOT: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
 
 // TOOMANY: error: kv-groups must be between 1 and 15 (named barriers 1..15), got 16
 

@@ -3,7 +3,9 @@
 // Split-KV across CTAs: blockIdx.x = query tile x num_splits + split; each
 // CTA takes a chunk of the key tiles, writes its partial registers to the
 // workspace, counts itself in, and the last CTA of the program merges the
-// splits (its warp groups sharing them) and stores.
+// splits and stores. After the groups' merge each warp group holds the row
+// stats and its half of [O1;O2]'s columns: it writes, merges and stores
+// only those.
 
 // CHECK: llvm.func @split
 // CHECK-SAME: %arg4: !llvm.ptr<1>, %arg5: !llvm.ptr<1>, %arg6: !llvm.ptr<1>
@@ -17,20 +19,31 @@
 // CHECK: arith.ceildivsi
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync
+// The partial, of stored query rows only (row < the valid rows of the
+// tile): the row stats by group 0, each group's 8 slice registers.
+// CHECK: %[[G0ROW:.*]] = arith.andi %{{.*}}, %[[STORED:.*]] : i1
+// CHECK-NEXT: scf.if %[[G0ROW]]
+// CHECK-COUNT-3: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<1>
+// CHECK: scf.if %[[STORED]]
+// CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<1>
+// CHECK: nvvm.barrier0
 // Thread 0 releases the CTA's stores, counts in, and (last CTA) acquires:
 // CHECK: llvm.fence syncscope("device") acq_rel
 // CHECK: llvm.atomicrmw add %{{.*}}, %{{.*}} syncscope("device") monotonic : !llvm.ptr<1>, i32
 // CHECK: llvm.fence syncscope("device") acq_rel
 // CHECK: nvvm.barrier #nvvm.reduction<or> %{{.*}} -> i32
-// One online pass over the splits; the next split's registers are loaded
-// before this one is merged (the first before the loop).
-// CHECK: scf.if
-// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
-// CHECK: scf.for
-// CHECK: scf.if
-// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+// The last CTA merges 8 splits per step (11 registers each, stored rows
+// only: the loads of all 8 in flight), then one rescale; the other CTAs'
+// loops run 0 times.
+// CHECK: %[[BATCH:.*]] = arith.constant 8 : i64
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[BATCH]] iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-8: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
 // CHECK: llvm.intr.exp2
+// CHECK: scf.yield
+// No group merge after it: the groups store their own columns.
+// CHECK-NOT: nvvm.barrier0
 // CHECK: arith.andi
+// CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
 
 func.func @split(%q: tensor<?x1x?x32xbf16>, %k: tensor<?x1x?x32xbf16>, %v: tensor<?x1x?x32xbf16>, %r: tensor<?x1x?x32xbf16>) -> tensor<?x1x?x32xbf16> attributes {parallax.arg_names = ["q", "k", "v", "r"]} {
   %o = parallax.attention %q, %k, %v probe %r : tensor<?x1x?x32xbf16>, tensor<?x1x?x32xbf16>, tensor<?x1x?x32xbf16>, tensor<?x1x?x32xbf16> -> tensor<?x1x?x32xbf16>

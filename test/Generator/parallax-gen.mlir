@@ -83,6 +83,30 @@
 // TIMING: 07-kernel.ptx {{[0-9.]+}} s
 // TIMING: parallax_fwd_d64_bf16_h8x8: wrote
 
+// --trace-phases: thread 0 of each CTA writes timestamps into the global
+// parallax_trace (16 x u64 per CTA, 16384 CTAs); the JSON names the points.
+// RUN: parallax-gen --decode --head-dim=128 --chip=sm_90 --trace-phases -o %t/trace
+// RUN: FileCheck %s --check-prefix=TRACEPTX < %t/trace/parallax_decode_d128_bf16_h8x8.ptx
+// RUN: FileCheck %s --check-prefix=TRACEJSON < %t/trace/parallax_decode_d128_bf16_h8x8.json
+// RUN: FileCheck %s --check-prefix=NOTRACE < %t/out/parallax_decode_d128_bf16_h32x8.ptx
+// TRACEPTX: .visible .global .align 8 .b8 parallax_trace[2097152];
+// TRACEPTX: %globaltimer
+// TRACEPTX: %smid
+// TRACEPTX-COUNT-9: %clock64
+// TRACEPTX: %globaltimer
+// TRACEJSON: "trace": {
+// TRACEJSON-NEXT: "capacity": 16384
+// TRACEJSON-NEXT: "clock0": 3
+// TRACEJSON-NEXT: "points": [
+// TRACEJSON-NEXT: "entry",
+// TRACEJSON-NEXT: "loop_begin",
+// TRACEJSON: "exit"
+// TRACEJSON-NEXT: ],
+// TRACEJSON-NEXT: "slots": 16,
+// TRACEJSON-NEXT: "symbol": "parallax_trace"
+// NOTRACE-NOT: parallax_trace
+// NOTRACE-NOT: %clock64
+
 // Unsupported requests name what is supported and write nothing.
 // RUN: not parallax-gen --head-dim=100 -o %t/bad 2>&1 | FileCheck %s --check-prefix=D100
 // RUN: not ls %t/bad

@@ -46,6 +46,7 @@ static cl::opt<bool> BulkCopy("bulk-copy", cl::desc("sm_90+: K/V rows by cp.asyn
 static cl::opt<std::string> Name("name", cl::desc("kernel entry name (default: from the options)"), cl::init(""), cl::cat(GenCategory));
 static cl::opt<std::string> OutDir("o", cl::desc("output directory"), cl::init("."), cl::cat(GenCategory));
 static cl::opt<std::string> DumpDir("dump-dir", cl::desc("write every stage (01-...mlir ... 07-kernel.ptx) here"), cl::init(""), cl::cat(GenCategory));
+static cl::opt<bool> TracePhases("trace-phases", cl::desc("profiling: thread 0 of each CTA records phase timestamps in the global parallax_trace (see docs/Debugging.md)"), cl::init(false), cl::cat(GenCategory));
 static cl::opt<bool> Timing("timing", cl::desc("print the wall time of every stage"), cl::init(false), cl::cat(GenCategory));
 static cl::alias DumpDirAlias("parallax-dump-dir", cl::desc("Alias for --dump-dir"), cl::aliasopt(DumpDir), cl::cat(GenCategory));
 
@@ -77,6 +78,7 @@ int main(int argc, char **argv) {
   o.splitKv = SplitKv;
   o.name = Name;
   o.dumpDir = DumpDir;
+  o.tracePhases = TracePhases;
   auto t0 = std::chrono::steady_clock::now();
   auto k = mlir::parallax::generateKernel(o);
   if (!k) {

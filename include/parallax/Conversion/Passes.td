@@ -51,7 +51,11 @@ def ConvertParallaxToNVVM : Pass<"convert-parallax-to-nvvm", "ModuleOp"> {
     Option<"splitKv", "split-kv", "bool", /*default=*/"false",
            "CTAs split the key tiles too: blockIdx.x = query tile x num_splits "
            "+ split; the kernel takes workspace, counters (zeroed once) and "
-           "num_splits, and the last CTA of a program merges and stores">
+           "num_splits, and the last CTA of a program merges and stores">,
+    Option<"tracePhases", "trace-phases", "bool", /*default=*/"false",
+           "Profiling: thread 0 of every CTA records %globaltimer, %smid and "
+           "%clock64 at the kernel's phase boundaries into the global array "
+           "parallax_trace (docs/Debugging.md; bench/trace_phases.py reads it)">
   ];
   let dependentDialects = ["LLVM::LLVMDialect", "NVVM::NVVMDialect",
                            "scf::SCFDialect", "arith::ArithDialect"];

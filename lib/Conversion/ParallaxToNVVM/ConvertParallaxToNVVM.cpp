@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "parallax/Conversion/Passes.h"
 #include "parallax/Conversion/TargetInfo.h"
+#include "parallax/Conversion/Trace.h"
 #include "parallax/Dialect/Parallax/IR/ParallaxOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -214,6 +215,9 @@ struct Acc {
   int64_t cols;
   Type elt; ///< f32, or the 16-bit type a truncf asked for (rounded on use)
   SmallVector<Value> v; ///< [half][cols / 8][2]
+  /// After the warp groups' merge each group holds a column slice: its
+  /// columns are colOffset + [0, cols) of the tile (null = 0).
+  Value colOffset = {};
   Value &at(int h, int64_t j, int e) { return v[(h * (cols / 8) + j) * 2 + e]; }
 };
 struct RowVec {
@@ -250,6 +254,19 @@ struct Carried {
   size_t first, count;
 };
 
+/// What one thread holds after the warp groups' merge. Row statistics
+/// (m, d) stay whole in every group; each accumulator tile is cut by
+/// 8-column blocks, group g keeping blocks [g * n / G, (g + 1) * n / G), so
+/// the groups share the merge, the workspace traffic and the stores.
+struct RegSlice {
+  SmallVector<Carried> carried; ///< the sliced tiles, as loop-carried values
+  /// Per sliced register: its index among the full registers, for group 0;
+  /// sliced (accumulator) registers of group g sit groupStride further.
+  SmallVector<int64_t> fullIndex;
+  SmallVector<bool> byGroup;
+  int64_t groupStride = 0; ///< 0: not sliced (every group holds all)
+};
+
 /// Which loop-carried value is the running max (the softmax step's new max).
 static int64_t maxCarriedIndex(scf::YieldOp yield) {
   for (auto [k, v] : llvm::enumerate(yield.getOperands()))
@@ -261,9 +278,9 @@ static int64_t maxCarriedIndex(scf::YieldOp yield) {
 class KernelBuilder {
 public:
   KernelBuilder(func::FuncOp func, ProgramInfo info, const TargetInfo &target,
-                int64_t stages, int64_t minCtasPerSm)
+                int64_t stages, int64_t minCtasPerSm, bool trace)
       : func(func), p(std::move(info)), target(target), stages(stages),
-        minCtasPerSm(minCtasPerSm),
+        minCtasPerSm(minCtasPerSm), trace(trace),
         b(func.getContext()), loc(func.getLoc()) {}
 
   FailureOr<LLVM::LLVMFuncOp> build();
@@ -323,7 +340,8 @@ private:
   }
   /// Only warp group 0 stores (after a merge every group holds the result).
   Value storeGuard(Value cond) {
-    if (p.kvGroups > 1)
+    // Column-sliced results: every group stores its own columns.
+    if (p.kvGroups > 1 && !sliceColumn)
       cond = arith::AndIOp::create(
           b, loc, cond,
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0)));
@@ -355,13 +373,25 @@ private:
 
   /// Binds each loop-carried tile to its registers within `flat`.
   void bindCarried(ValueRange tiles, ArrayRef<Carried> carried, ValueRange flat);
-  /// With onlyGroup0, the other groups keep `part` (they use no result).
-  SmallVector<Value> mergeGroups(ArrayRef<Value> part, ArrayRef<Carried> carried,
-                                 int64_t maxIdx, bool onlyGroup0 = false);
+  /// The registers each group holds after the groups' merge (all of them
+  /// unless the accumulators' 8-column blocks divide among the groups).
+  RegSlice sliceForGroups(ArrayRef<Carried> carried);
+  /// Merges the groups' partial (m, d, O) through shared memory; returns this
+  /// group's slice and sets sliceColumn.
+  SmallVector<Value> mergeGroups(ArrayRef<Value> part, const RegSlice &slice,
+                                 int64_t maxIdx);
   SmallVector<Value> mergePartials(ArrayRef<SmallVector<Value>> all,
                                    ArrayRef<Carried> carried, int64_t maxIdx);
-  LogicalResult mergeSplits(SmallVector<Value> &merged,
-                            ArrayRef<Carried> carried, scf::YieldOp yield);
+  /// Profiling (trace-phases): thread 0 stores %clock64 into slot
+  /// kTraceClock0 + point of this CTA's record in parallax_trace.
+  void tracePoint(TracePoint point);
+  void traceStore(int64_t slot, Value v);
+  LogicalResult mergeSplits(SmallVector<Value> &merged, const RegSlice &slice,
+                            int64_t fullRegs, scf::YieldOp yield);
+  /// Per half of layout `l`: whether this thread's tile row is one the
+  /// program stores (a real query row, not padding of the tile), from the
+  /// store at the end of the program; all true if that is not found.
+  SmallVector<Value> storedRows(Layout l);
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerLoop(scf::ForOp loop);
   LogicalResult lowerStore(tensor::ParallelInsertSliceOp op);
@@ -447,6 +477,8 @@ private:
   const TargetInfo &target;
   int64_t stages;
   int64_t minCtasPerSm; ///< occupancy request to ptxas (0 = none)
+  bool trace;           ///< record phase timestamps (see tracePoint)
+  Value traceRecord, traceOn;
   OpBuilder b;
   Location loc;
 
@@ -459,6 +491,8 @@ private:
   // count (a launch parameter), this CTA's split and query tile, and whether
   // this CTA is the program's last to finish (the one that stores).
   Value workspace, counters, numSplits, split, qTile, isLastSplit;
+  /// First column of this group's accumulator slice (null: not sliced).
+  Value sliceColumn;
   IRMapping scalars;
   DenseMap<Value, Frag> frags;
   DenseMap<Operation *, unsigned> loadSlot;
@@ -885,8 +919,8 @@ LogicalResult KernelBuilder::lowerOp(Operation *op) {
       .Case<TileUnstackOp>([&](TileUnstackOp u) {
         Acc x = get<Acc>(u.getInput());
         int64_t n = x.v.size() / 2;
-        Acc top{Layout::R8, x.cols, x.elt, {x.v.begin(), x.v.begin() + n}};
-        Acc bottom{Layout::R8, x.cols, x.elt, {x.v.begin() + n, x.v.end()}};
+        Acc top{Layout::R8, x.cols, x.elt, {x.v.begin(), x.v.begin() + n}, x.colOffset};
+        Acc bottom{Layout::R8, x.cols, x.elt, {x.v.begin() + n, x.v.end()}, x.colOffset};
         frags[u.getTop()] = top;
         frags[u.getBottom()] = bottom;
         return success();
@@ -1016,6 +1050,8 @@ LogicalResult KernelBuilder::lowerOp(Operation *op) {
         auto type = shapeOf(fin.getO1());
         Layout l = layoutForRows(type.getDimSize(0), fin);
         Acc o1 = get<Acc>(fin.getO1());
+        assert((!fin.getO2() || get<Acc>(fin.getO2()).colOffset == o1.colOffset) &&
+               "O1 and O2 must hold the same column slice");
         RowVec d1 = materializeRow(fin.getD1(), l);
         Acc out = o1;
         out.elt = fin.getType().getElementType();
@@ -1123,8 +1159,10 @@ LogicalResult KernelBuilder::lowerStore(tensor::ParallelInsertSliceOp op) {
     auto ifOp = scf::IfOp::create(b, loc, storeGuard(lt(i, valid)), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    for (int64_t j = 0; j < d / 8; ++j) {
+    for (int64_t j = 0; j < o.cols / 8; ++j) {
       Value col = addc(mulc(c, 2), 8 * j);
+      if (o.colOffset)
+        col = add(col, o.colOffset);
       Value ptr = gep(outPtr, mulc(add(rowBase, col), eb));
       LLVM::StoreOp::create(b, loc, pack(o.at(h, j, 0), o.at(h, j, 1)), ptr, 4);
     }
@@ -1149,6 +1187,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
       flatInits.append(a.v);
     }
   }
+  tracePoint(TracePoint::LoopBegin);
   Value lb = scalar(loop.getLowerBound()), ub = scalar(loop.getUpperBound());
   Value oldIv = loop.getInductionVar();
   int64_t numLoads = p.loopLoads.size();
@@ -1320,21 +1359,51 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   }
   // Every warp is done with this stage before the next prefetch reuses it.
   groupBarrier();
+  int64_t barriersPerIteration = (!p.bulkCopy || stages == 1) ? 2 : 1;
   scf::YieldOp::create(b, loc, flatYield);
   scalars.erase(oldIv);
   loopMarker = nullptr;
 
   b.setInsertionPointAfter(newLoop);
+  tracePoint(TracePoint::LoopEnd);
   SmallVector<Value> merged(newLoop.getResults());
+  RegSlice slice = sliceForGroups(carried);
+  if (groups > 1) {
+    // Every group reads the others' partials after a bar.sync 0, which
+    // orders them. compute-sanitizer's racecheck, though, reports a read as
+    // a hazard when the reading thread passed fewer barriers (named ones
+    // included) than the writer: seen on the H200 for a group that ran one
+    // tile fewer. Such a group passes the barriers of the iteration it
+    // missed (0 or 1 iteration; group 0 runs the most).
+    // Tiles of the CTA: [lb - group, ub); group g runs every groups-th from g.
+    Value n = arith::MaxSIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, ub, arith::SubIOp::create(b, loc, lb, groupIdx)),
+        arith::ConstantIndexOp::create(b, loc, 0));
+    auto itersOf = [&](Value g) {
+      Value num = arith::SubIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, n, arith::ConstantIndexOp::create(b, loc, groups - 1)),
+          g);
+      return arith::DivSIOp::create(b, loc, num, groupsIdx).getResult();
+    };
+    Value missed = arith::SubIOp::create(
+        b, loc, itersOf(arith::ConstantIndexOp::create(b, loc, 0)), itersOf(groupIdx));
+    auto pad = scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0), missed,
+                                  arith::ConstantIndexOp::create(b, loc, 1));
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(pad.getBody());
+      for (int64_t k = 0; k < barriersPerIteration; ++k)
+        groupBarrier();
+    }
+  }
   if (groups > 1) {
     int64_t maxIdx = maxCarriedIndex(yield);
     if (maxIdx < 0)
       return loop.emitError() << "cannot split keys across warp groups: no "
                                  "running max among the loop-carried values";
-    // Only group 0 uses the merged values (it stores, or writes the split's
-    // partial): the other warps read nothing back.
-    merged = mergeGroups(merged, carried, maxIdx, /*onlyGroup0=*/true);
+    merged = mergeGroups(merged, slice, maxIdx);
   }
+  tracePoint(TracePoint::GroupsMerged);
   if (p.splitKv) {
     // One split: this CTA holds the whole result; skip the workspace round
     // trip (a write, a counter and a read-back per CTA).
@@ -1351,7 +1420,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
       same.push_back(arith::ConstantIntOp::create(b, loc, 1, 1));
       scf::YieldOp::create(b, loc, same);
       b.setInsertionPointToStart(multi.thenBlock());
-      if (failed(mergeSplits(merged, carried, yield)))
+      if (failed(mergeSplits(merged, slice, flatInits.size(), yield)))
         return failure();
       SmallVector<Value> out(merged);
       out.push_back(isLastSplit);
@@ -1361,7 +1430,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     merged.assign(results.begin(), results.begin() + (results.size() - 1));
     isLastSplit = multi.getResults().back();
   }
-  bindCarried(loop.getResults(), carried, merged);
+  bindCarried(loop.getResults(), slice.carried, merged);
   return success();
 }
 
@@ -1374,15 +1443,68 @@ void KernelBuilder::bindCarried(ValueRange tiles, ArrayRef<Carried> carried,
     if (cd.isRow)
       frags[tile] = RowVec{cd.layout, regs};
     else
-      frags[tile] = Acc{cd.layout, cd.cols, f32(), regs};
+      frags[tile] = Acc{cd.layout, cd.cols, f32(), regs, cd.isRow ? Value() : sliceColumn};
   }
 }
 
+void KernelBuilder::traceStore(int64_t slot, Value v) {
+  auto ifOp = scf::IfOp::create(b, loc, traceOn, /*withElse=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  LLVM::StoreOp::create(b, loc, toI64(v), gep(traceRecord, c64(slot * 8)), 8);
+}
+
+void KernelBuilder::tracePoint(TracePoint point) {
+  if (!trace)
+    return;
+  traceStore(kTraceClock0 + static_cast<int64_t>(point),
+             NVVM::Clock64Op::create(b, loc, i64()));
+}
+
+RegSlice KernelBuilder::sliceForGroups(ArrayRef<Carried> carried) {
+  int64_t groups = p.kvGroups;
+  // Every accumulator tile the same width (one stride between slices).
+  std::optional<int64_t> cols;
+  bool sliced = groups > 1 && llvm::all_of(carried, [&](const Carried &cd) {
+    if (cd.isRow)
+      return true;
+    if (!cols)
+      cols = cd.cols;
+    return cd.cols == *cols && (cd.cols / 8) % groups == 0;
+  });
+  RegSlice sl;
+  for (const Carried &cd : carried) {
+    Carried out = cd;
+    out.first = sl.fullIndex.size();
+    if (cd.isRow || !sliced) {
+      for (size_t r = 0; r < cd.count; ++r) {
+        sl.fullIndex.push_back(cd.first + r);
+        sl.byGroup.push_back(false);
+      }
+    } else {
+      // Registers [half][block][2]: keep blocks [0, n / G) of each half.
+      int64_t blocks = cd.cols / 8, mine = blocks / groups;
+      for (int h = 0; h < halvesOf(cd.layout); ++h)
+        for (int64_t j = 0; j < mine; ++j)
+          for (int e = 0; e < 2; ++e) {
+            sl.fullIndex.push_back(cd.first + (h * blocks + j) * 2 + e);
+            sl.byGroup.push_back(true);
+          }
+      out.cols = cd.cols / groups;
+      sl.groupStride = mine * 2;
+    }
+    out.count = sl.fullIndex.size() - out.first;
+    sl.carried.push_back(out);
+  }
+  return sl;
+}
+
 SmallVector<Value> KernelBuilder::mergeGroups(ArrayRef<Value> part,
-                                              ArrayRef<Carried> carried,
-                                              int64_t maxIdx, bool onlyGroup0) {
+                                              const RegSlice &sl,
+                                              int64_t maxIdx) {
   // m = max_g m_g and every other carried value x = sum_g x_g * exp2(m_g - m),
-  // through the staging memory (free once every group left its loop).
+  // through the staging memory (free once every group left its loop). Each
+  // group merges only the registers of its slice.
   int64_t regs = part.size(), tpg = 32 * p.warps;
   Value tidInGroup = add(mulc(warp, 32), lane);
   // Register r of a group lives at groupBase + r * tpg * 4: one address per
@@ -1396,27 +1518,17 @@ SmallVector<Value> KernelBuilder::mergeGroups(ArrayRef<Value> part,
   for (int64_t r = 0; r < regs; ++r)
     LLVM::StoreOp::create(b, loc, part[r], slot(own, r), 4);
   NVVM::Barrier0Op::create(b, loc);
-  auto readBack = [&]() {
-    SmallVector<SmallVector<Value>> all(p.kvGroups);
-    Value base0 = groupBase(c64(0));
-    for (int64_t gi = 0; gi < p.kvGroups; ++gi)
-      for (int64_t r = 0; r < regs; ++r)
-        all[gi].push_back(
-            LLVM::LoadOp::create(b, loc, f32(), slot(base0, gi * regs + r), 4));
-    return mergePartials(all, carried, maxIdx);
-  };
-  if (!onlyGroup0)
-    return readBack();
-  SmallVector<Type> types(regs, f32());
-  auto ifOp = scf::IfOp::create(
-      b, loc, types, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0)),
-      /*withElse=*/true);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(ifOp.elseBlock());
-  scf::YieldOp::create(b, loc, part);
-  b.setInsertionPointToStart(ifOp.thenBlock());
-  scf::YieldOp::create(b, loc, readBack());
-  return SmallVector<Value>(ifOp.getResults());
+  Value base0 = groupBase(c64(0)), sliceBase = base0;
+  if (sl.groupStride) {
+    sliceBase = gep(base0, mulc(group, sl.groupStride * tpg * 4));
+    sliceColumn = mulc(group, sl.groupStride / 2 * 8); // 8 columns per 2 registers
+  }
+  SmallVector<SmallVector<Value>> all(p.kvGroups);
+  for (int64_t gi = 0; gi < p.kvGroups; ++gi)
+    for (auto [k, full] : llvm::enumerate(sl.fullIndex))
+      all[gi].push_back(LLVM::LoadOp::create(
+          b, loc, f32(), slot(sl.byGroup[k] ? sliceBase : base0, gi * regs + full), 4));
+  return mergePartials(all, sl.carried, maxIdx);
 }
 
 SmallVector<Value>
@@ -1466,18 +1578,50 @@ KernelBuilder::mergePartials(ArrayRef<SmallVector<Value>> all,
   return merged;
 }
 
+SmallVector<Value> KernelBuilder::storedRows(Layout l) {
+  SmallVector<Value> out(halvesOf(l), arith::ConstantIntOp::create(b, loc, 1, 1).getResult());
+  auto ip = dyn_cast<scf::InParallelOp>(p.forall.getBody()->getTerminator());
+  if (!ip)
+    return out;
+  tensor::ParallelInsertSliceOp ins;
+  for (Operation &o : ip.getRegion().front())
+    if (auto x = dyn_cast<tensor::ParallelInsertSliceOp>(o))
+      ins = x;
+  auto slice = ins ? ins.getSource().getDefiningOp<tensor::ExtractSliceOp>() : nullptr;
+  auto expand = slice ? slice.getSource().getDefiningOp<tensor::ExpandShapeOp>() : nullptr;
+  if (!expand)
+    return out;
+  // As lowerStore: tile row r is query row r % rowsPerHead of head
+  // r / rowsPerHead (r itself when packed), stored if below the valid rows.
+  bool packed = expand.getReassociationIndices()[0].size() == 1;
+  int64_t rowsPerHead = expand.getResultType().getDimSize(packed ? 0 : 1);
+  OpFoldResult size = slice.getMixedSizes()[packed ? 0 : 1];
+  Value valid;
+  if (auto v = dyn_cast<Value>(size))
+    valid = toI64(scalar(v));
+  else
+    valid = c64(cast<IntegerAttr>(cast<Attribute>(size)).getInt());
+  for (int h = 0; h < halvesOf(l); ++h) {
+    Value r = tileRow(l, h);
+    Value i = packed ? r : arith::RemSIOp::create(b, loc, r, c64(rowsPerHead)).getResult();
+    out[h] = lt(i, valid);
+  }
+  return out;
+}
+
 LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
-                                         ArrayRef<Carried> carried,
+                                         const RegSlice &sl, int64_t fullRegs,
                                          scf::YieldOp yield) {
   // Every CTA of a program writes its partial registers to the workspace; the
   // last one to arrive (a per-program counter) merges them and stores, then
   // resets the counter so the next launch (or graph replay) starts at zero.
+  // Each warp group writes, and later merges, its own slice.
   int64_t maxIdx = maxCarriedIndex(yield);
   if (maxIdx < 0)
     return yield.emitError() << "cannot split keys: no running max";
-  int64_t regs = merged.size(), tpg = 32 * p.warps;
+  int64_t tpg = 32 * p.warps, regs = merged.size();
   kernel->setAttr("parallax.workspace_bytes_per_cta",
-                  b.getI64IntegerAttr(regs * tpg * 4));
+                  b.getI64IntegerAttr(fullRegs * tpg * 4));
   Value tidInGroup = add(mulc(warp, 32), lane);
   Value prog = add(mul(add(mul(toI64(NVVM::BlockIdZOp::create(b, loc, i32())),
                                toI64(NVVM::GridDimYOp::create(b, loc, i32()))),
@@ -1486,21 +1630,50 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
                            b, loc, toI64(NVVM::GridDimXOp::create(b, loc, i32())),
                            numSplits)),
                    qTile);
-  // Register r of split sp lives at splitBase(sp) + r * tpg * 4.
+  // Full register r of split sp lives at splitBase(sp) + r * tpg * 4; a
+  // group's slice starts groupStride registers per group further.
+  Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
   auto splitBase = [&](Value sp) {
     return gep(workspace,
-               mulc(add(mulc(add(mul(prog, numSplits), sp), regs * tpg), tidInGroup), 4));
+               mulc(add(mulc(add(mul(prog, numSplits), sp), fullRegs * tpg), tidInGroup), 4));
   };
-  auto slot = [&](Value base, int64_t r) { return gep(base, c64(r * tpg * 4)); };
-  Value isGroup0 =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
+  auto slotOf = [&](Value base, Value sliceBase, size_t k) {
+    return gep(sl.byGroup[k] ? sliceBase : base, c64(sl.fullIndex[k] * tpg * 4));
+  };
+  // Only the rows the program stores travel through the workspace (for one
+  // query per KV head, 1 of the tile's 8 rows). A thread's registers fall in
+  // classes by tile row: R16 halves are rows g and g + 8; R8 and both parts
+  // of a Stacked8 tile are row g. rowClass[k] is register k's class,
+  // stored[c] whether the class's row is stored.
+  SmallVector<int> rowClass;
+  SmallVector<Value> stored;
+  for (const Carried &cd : sl.carried) {
+    int halves = halvesOf(cd.layout);
+    bool r16 = cd.layout == Layout::R16;
+    if (stored.empty())
+      stored = storedRows(r16 ? Layout::R16 : Layout::R8);
+    assert(static_cast<int>(stored.size()) == (r16 ? 2 : 1) &&
+           "carried tiles share one row layout family");
+    for (size_t r = 0; r < cd.count; ++r)
+      rowClass.push_back(r16 ? r / (cd.count / halves) : 0);
+  }
   {
-    auto ifOp = scf::IfOp::create(b, loc, isGroup0, false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value own = splitBase(split);
-    for (int64_t r = 0; r < regs; ++r)
-      LLVM::StoreOp::create(b, loc, merged[r], slot(own, r), 4);
+    // Row statistics are the same in every group: group 0 writes them. The
+    // accumulator slices: each group its own (all of them in group 0 if
+    // the tiles are not sliced).
+    Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
+    Value own = splitBase(split), ownSlice = gep(own, sliceOffset);
+    for (bool sliced : {false, true})
+      for (auto [h, rowStored] : llvm::enumerate(stored)) {
+        bool everyGroup = sliced && sl.groupStride;
+        Value cond = everyGroup ? rowStored : arith::AndIOp::create(b, loc, isGroup0, rowStored);
+        auto ifOp = scf::IfOp::create(b, loc, cond, false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        for (int64_t k = 0; k < regs; ++k)
+          if (sl.byGroup[k] == sliced && rowClass[k] == static_cast<int>(h))
+            LLVM::StoreOp::create(b, loc, merged[k], slotOf(own, ownSlice, k), 4);
+      }
   }
   // Thread 0 counts this CTA in; a barrier with an OR reduction tells every
   // thread whether this CTA is the program's last (no shared memory needed).
@@ -1510,6 +1683,7 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   // the other CTAs' stores, and the OR barrier passes that on. One thread
   // fences, acq_rel not SC: two MEMBAR.SC.GPU in every thread cost more.
   NVVM::Barrier0Op::create(b, loc);
+  tracePoint(TracePoint::PartialStored);
   Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                      add(mulc(add(mulc(group, p.warps), warp), 32), lane),
                                      c64(0));
@@ -1539,96 +1713,76 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
   }
+  tracePoint(TracePoint::Counted);
   Value anyLast = NVVM::BarrierOp::create(
       b, loc, i32(), Value(), Value(),
       NVVM::BarrierReductionAttr::get(b.getContext(), NVVM::BarrierReduction::OR),
       arith::ExtUIOp::create(b, loc, i32(), ifOp.getResult(0)).getResult())
                       .getRes();
   isLastSplit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, anyLast, c32(0));
-  // Merge the splits in one online pass: (m, x) <- (max(m, m_s), x e^(m - m')
-  // + x_s e^(m_s - m')) with e = exp2. Only the last CTA merges (the others'
-  // loops run zero times); its warp groups share the splits: group g takes
-  // splits g, g + N, ... Thread 0's acquire fence and the OR barrier order
-  // these plain loads after the other CTAs' stores.
-  Carried mc = carried[maxIdx];
+  tracePoint(TracePoint::LastKnown);
+  // The last CTA merges every split, `batch` splits per step: their loads are
+  // all in flight at once (one L2 round trip per step), then one rescale
+  // folds them in. Every group merges its own slice; the other CTAs' loops
+  // run zero times. Thread 0's acquire fence and the OR barrier order these
+  // plain loads after the other CTAs' stores.
+  const Carried &mc = sl.carried[maxIdx];
   Value negInf = cf(-std::numeric_limits<double>::infinity());
-  int64_t groups = p.kvGroups;
-  Value to = sel(isLastSplit, numSplits, c64(0)), by = c64(groups);
+  auto isMax = [&](int64_t k) {
+    return k >= static_cast<int64_t>(mc.first) &&
+           k < static_cast<int64_t>(mc.first + mc.count);
+  };
   auto loadSplit = [&](Value cond, Value sp) {
-    // All registers of split sp if cond, else zeros (no load issued).
-    SmallVector<Type> types(regs, f32());
-    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value base = splitBase(sp);
-    SmallVector<Value> xs;
-    for (int64_t r = 0; r < regs; ++r)
-      xs.push_back(LLVM::LoadOp::create(b, loc, f32(), slot(base, r), 4));
-    scf::YieldOp::create(b, loc, xs);
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, SmallVector<Value>(regs, cf(0)));
-    return SmallVector<Value>(ifOp.getResults());
-  };
-  auto combine = [&](ArrayRef<Value> acc, ArrayRef<Value> xs) {
-    SmallVector<Value> out(acc);
-    SmallVector<Value> scaleAcc, scaleX;
-    for (size_t h = 0; h < mc.count; ++h) {
-      Value m = acc[mc.first + h], ms = xs[mc.first + h];
-      Value mNew = fmax(m, ms);
-      // Both -inf (nothing seen yet): scale by exp2(-inf) = 0, not NaN.
-      Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mNew, negInf);
-      Value safe = sel(isInf, cf(0), mNew);
-      scaleAcc.push_back(exp2(arith::SubFOp::create(b, loc, m, safe)));
-      scaleX.push_back(exp2(arith::SubFOp::create(b, loc, ms, safe)));
-      out[mc.first + h] = mNew;
+    // Split sp's slice (its stored rows) if cond, else an empty partial
+    // (m = -inf, zeros).
+    SmallVector<Value> xs(regs);
+    for (auto [h, rowStored] : llvm::enumerate(stored)) {
+      SmallVector<int64_t> mine;
+      for (int64_t k = 0; k < regs; ++k)
+        if (rowClass[k] == static_cast<int>(h))
+          mine.push_back(k);
+      SmallVector<Type> types(mine.size(), f32());
+      auto ifOp = scf::IfOp::create(b, loc, types, arith::AndIOp::create(b, loc, cond, rowStored),
+                                    /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value base = splitBase(sp), slice = gep(base, sliceOffset);
+      SmallVector<Value> loaded, empty;
+      for (int64_t k : mine)
+        loaded.push_back(LLVM::LoadOp::create(b, loc, f32(), slotOf(base, slice, k), 4));
+      scf::YieldOp::create(b, loc, loaded);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      for (int64_t k : mine)
+        empty.push_back(isMax(k) ? negInf : cf(0));
+      scf::YieldOp::create(b, loc, empty);
+      for (auto [n, k] : llvm::enumerate(mine))
+        xs[k] = ifOp.getResult(n);
     }
-    for (auto [k, cd] : llvm::enumerate(carried)) {
-      if (static_cast<int64_t>(k) == maxIdx)
-        continue;
-      int64_t perHalf = cd.count / halvesOf(cd.layout);
-      for (size_t r = 0; r < cd.count; ++r) {
-        size_t h = mc.count == 1 ? 0 : r / perHalf;
-        size_t i = cd.first + r;
-        out[i] = arith::AddFOp::create(
-            b, loc, arith::MulFOp::create(b, loc, acc[i], scaleAcc[h]),
-            arith::MulFOp::create(b, loc, xs[i], scaleX[h]));
-      }
-    }
-    return out;
+    return xs;
   };
-  SmallVector<Value> init(regs, cf(0));
-  for (size_t h = 0; h < mc.count; ++h)
-    init[mc.first + h] = negInf;
-  // With registers to spare (the loop's are free by now), the next split's
-  // loads are issued before this one is merged: the L2 round trips overlap.
+  // Registers: the running slice, `batch` loaded slices, addresses.
   int64_t regLimit = target.maxRegistersPerThread;
   if (minCtasPerSm > 0)
     regLimit = std::min<int64_t>(regLimit, 65536 / (32 * p.warps * p.kvGroups * minCtasPerSm));
-  bool prefetch = 3 * regs + 32 <= regLimit;
-  SmallVector<Value> loopInit(init);
-  if (prefetch)
-    llvm::append_range(loopInit, loadSplit(lt(group, to), group));
-  auto loop = scf::ForOp::create(b, loc, group, to, by, loopInit);
+  int64_t batch = std::clamp<int64_t>((regLimit - 48 - 2 * regs) / regs, 1, 8);
+  SmallVector<Value> init;
+  for (int64_t k = 0; k < regs; ++k)
+    init.push_back(isMax(k) ? negInf : cf(0));
+  Value to = sel(isLastSplit, numSplits, c64(0));
+  auto loop = scf::ForOp::create(b, loc, c64(0), to, c64(batch), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value sp = loop.getInductionVar();
-    auto args = loop.getRegionIterArgs();
-    SmallVector<Value> acc(args.begin(), args.begin() + regs), ys;
-    if (prefetch) {
-      Value next = add(sp, by);
-      SmallVector<Value> nextXs = loadSplit(lt(next, to), next);
-      ys = combine(acc, SmallVector<Value>(args.begin() + regs, args.end()));
-      llvm::append_range(ys, nextXs);
-    } else {
-      ys = combine(acc, loadSplit(lt(sp, to), sp));
+    Value sp0 = loop.getInductionVar();
+    SmallVector<SmallVector<Value>> parts{SmallVector<Value>(loop.getRegionIterArgs())};
+    for (int64_t k = 0; k < batch; ++k) {
+      Value sp = addc(sp0, k);
+      parts.push_back(loadSplit(lt(sp, to), sp));
     }
-    scf::YieldOp::create(b, loc, ys);
+    scf::YieldOp::create(b, loc, mergePartials(parts, sl.carried, maxIdx));
   }
-  merged.assign(loop.getResults().begin(), loop.getResults().begin() + regs);
-  // The groups merged different splits: combine them as after the key loop.
-  if (groups > 1)
-    merged = mergeGroups(merged, carried, maxIdx);
+  merged.assign(loop.getResults().begin(), loop.getResults().end());
+  tracePoint(TracePoint::SplitsMerged);
   return success();
 }
 
@@ -1706,6 +1860,25 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   group = arith::DivSIOp::create(b, loc, warpInCta, c64(p.warps));
   g = arith::DivSIOp::create(b, loc, lane, c64(4));
   c = arith::RemSIOp::create(b, loc, lane, c64(4));
+  if (trace) {
+    // This CTA's record: blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y *
+    // blockIdx.z); thread 0 writes it, CTAs past the capacity skip it.
+    auto sreg = [&](Value v) { return toI64(v); };
+    Value cta = add(sreg(NVVM::BlockIdXOp::create(b, loc, i32())),
+                    mul(sreg(NVVM::GridDimXOp::create(b, loc, i32())),
+                        add(sreg(NVVM::BlockIdYOp::create(b, loc, i32())),
+                            mul(sreg(NVVM::GridDimYOp::create(b, loc, i32())),
+                                sreg(NVVM::BlockIdZOp::create(b, loc, i32()))))));
+    traceOn = arith::AndIOp::create(
+        b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c64(0)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, cta, c64(kTraceCapacity)));
+    Value table = LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 1),
+                                            "parallax_trace");
+    traceRecord = gep(table, mulc(cta, kTraceSlots * 8));
+    traceStore(0, NVVM::GlobalTimerOp::create(b, loc, i64()));
+    traceStore(2, NVVM::SmIdOp::create(b, loc, i32()));
+    tracePoint(TracePoint::Entry);
+  }
 
   // Program ids: the last forall dimension is blockIdx.x.
   SmallVector<Value> ivs(p.forall.getInductionVars());
@@ -1735,6 +1908,10 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
       return failure();
   if (failed(lowerOp(p.forall.getTerminator())))
     return failure();
+  if (trace) {
+    tracePoint(TracePoint::Exit);
+    traceStore(1, NVVM::GlobalTimerOp::create(b, loc, i64()));
+  }
   LLVM::ReturnOp::create(b, loc, ValueRange{});
   return kernel;
 }
@@ -1805,6 +1982,18 @@ struct ConvertParallaxToNVVMPass
       if (hasProgram)
         funcs.push_back(f);
     });
+    if (!funcs.empty() && tracePhases && !module.lookupSymbol("parallax_trace")) {
+      // Zero-initialized (a definition, not an extern) so the module owns it.
+      OpBuilder b(module.getBodyRegion());
+      auto arrTy = LLVM::LLVMArrayType::get(b.getI64Type(), kTraceCapacity * kTraceSlots);
+      auto global = LLVM::GlobalOp::create(
+          b, module.getLoc(), arrTy, /*isConstant=*/false, LLVM::Linkage::External,
+          "parallax_trace", Attribute(), /*alignment=*/8, /*addrSpace=*/1);
+      Block *init = b.createBlock(&global.getInitializerRegion());
+      b.setInsertionPointToStart(init);
+      LLVM::ReturnOp::create(b, module.getLoc(),
+                             LLVM::ZeroOp::create(b, module.getLoc(), arrTy).getResult());
+    }
     if (!funcs.empty() && !module.lookupSymbol("parallax_dynamic_smem")) {
       OpBuilder b(module.getBodyRegion());
       auto arrTy = LLVM::LLVMArrayType::get(b.getI8Type(), 0);
@@ -1838,7 +2027,7 @@ struct ConvertParallaxToNVVMPass
       if (splitKv)
         grid[0] = StringAttr::get(
             f.getContext(), cast<StringAttr>(grid[0]).str() + "*num_splits");
-      KernelBuilder kb(f, *info, *target, numStages, minCtasPerSm);
+      KernelBuilder kb(f, *info, *target, numStages, minCtasPerSm, tracePhases);
       FailureOr<LLVM::LLVMFuncOp> k = kb.build();
       if (failed(k))
         return signalPassFailure();

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Where a decode kernel's time goes, from inside: runs kernels generated with
+`parallax-gen --trace-phases` (thread 0 of every CTA records %globaltimer,
+%smid and %clock64 at phase boundaries, include/parallax/Conversion/Trace.h)
+under decode_bench's timing (CUDA graph replay, inputs rotated past L2), then
+reads the records of the graph's last call and prints, per point and split
+count:
+  - the call's time (graph median) and the span the CTAs saw (first entry to
+    last exit, %globaltimer) with the spread of CTA entries;
+  - the median ns of every phase over all CTAs and over each program's last
+    CTA (the one that merges the splits), %clock64 scaled by the SM clock.
+
+  python3 bench/trace_phases.py --kernels DIR [--g 1] [--points 1x4096,...]
+      [--splits auto,1,16] [--softmax] [--out trace.json]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from decode_bench import (HKV, D, OurKernel, decode_dims, decode_inputs,  # noqa: E402
+                          parallax_reference, rotation_copies, time_graph)
+
+
+def read_records(kern, ctas):
+    t = kern.meta["trace"]
+    ptr = kern.module.get_global(t["symbol"])
+    n = min(ctas, t["capacity"]) * t["slots"]
+    host = kern.cupy.asnumpy(kern.cupy.ndarray((n,), dtype=kern.cupy.uint64, memptr=ptr))
+    return host.reshape(-1, t["slots"]).astype(np.int64)
+
+
+def clear_records(kern):
+    t = kern.meta["trace"]
+    ptr = kern.module.get_global(t["symbol"])
+    ptr.memset(0, t["capacity"] * t["slots"] * 8)
+
+
+def summarize(kern, rec, grid, splits):
+    t = kern.meta["trace"]
+    names, c0 = t["points"], t["clock0"]
+    start, end = rec[:, 0], rec[:, 1]
+    clocks = rec[:, c0:c0 + len(names)]
+    ok = (start > 0) & (end > 0)
+    # SM clock (cycles per ns) from entry->exit of every CTA.
+    span_clk = clocks[ok, names.index("exit")] - clocks[ok, names.index("entry")]
+    span_ns = end[ok] - start[ok]
+    ghz = float(np.median(span_clk[span_ns > 0] / span_ns[span_ns > 0]))
+    t0 = start[ok].min()
+    out = {"ghz": ghz, "ctas": int(ok.sum()),
+           "span_ns": int(end[ok].max() - t0),
+           "entry_ns": [int(np.percentile(start[ok] - t0, q)) for q in (0, 50, 100)],
+           "exit_ns": [int(np.percentile(end[ok] - t0, q)) for q in (0, 50, 100)],
+           "cta_ns": [int(np.percentile(span_ns, q)) for q in (0, 50, 100)]}
+    # Programs: CTAs sharing (blockIdx.x / splits, y, z); the last to exit merges.
+    gx, gy, _ = grid
+    idx = np.arange(len(rec))
+    prog = (idx % gx) // splits + (gx // splits) * (idx // gx)
+    last = np.zeros(len(rec), dtype=bool)
+    for pid in np.unique(prog[ok]):
+        members = idx[(prog == pid) & ok]
+        last[members[np.argmax(end[members])]] = True
+
+    def phases(mask):
+        res = {}
+        prev = None
+        for k, name in enumerate(names):
+            col = clocks[mask, k]
+            if prev is not None and (col > 0).all():
+                res[f"{names[prev]}->{name}"] = float(np.median(col - clocks[mask, prev]) / ghz)
+            if (col > 0).all():
+                prev = k
+        return res
+    out["phases_all"] = phases(ok)
+    out["phases_last"] = phases(ok & last)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernels", required=True, help="directory of parallax-gen --trace-phases output")
+    ap.add_argument("--g", type=int, default=1)
+    ap.add_argument("--softmax", action="store_true")
+    ap.add_argument("--points", default="1x16,1x512,1x4096")
+    ap.add_argument("--splits", default="auto")
+    ap.add_argument("--out", default="trace_phases.json")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    dev = torch.device("cuda")
+    G = args.g
+    Hq = HKV * G
+    kind = "softmax" if args.softmax else "parallax"
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    kern = OurKernel(os.path.join(args.kernels, f"{kind}_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+    if "trace" not in kern.meta:
+        sys.exit(f"{args.kernels}: not generated with --trace-phases")
+    rows = []
+    scale = D ** -0.5
+    for pt in args.points.split(","):
+        B, L = (int(x) for x in pt.split("x"))
+        kv_bytes = 2 * B * HKV * L * D * 2
+        copies = rotation_copies(kv_bytes)
+        q, r, k, v, lens = decode_inputs(B, L, Hq, copies, dev)
+        out = [torch.full_like(x, float("nan")) for x in q]
+        nb = min(B, 4)
+        ref = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None if args.softmax else r[0][:nb], scale)
+        dims = decode_dims(B, L)
+        auto = kern.prepare(dims, L, sms)["num_splits"]
+        for S in dict.fromkeys(auto if s == "auto" else int(s) for s in args.splits.split(",")):
+            dd = kern.prepare(dims, L, sms, splits=S)
+
+            def run(i, dd=dd):
+                ptrs = {"q": q[i].data_ptr(), "k_cache": k[i].data_ptr(),
+                        "v_cache": v[i].data_ptr(), "seq_lens": lens.data_ptr(),
+                        "out": out[i].data_ptr(), "r": r[i].data_ptr()}
+                kern(ptrs, dd)
+            for o in out:
+                o.fill_(float("nan"))
+            us = time_graph(run, copies)
+            x = out[copies - 1][:nb].double()
+            refl = parallax_reference(q[copies - 1][:nb], k[copies - 1][:nb], v[copies - 1][:nb],
+                                      None if args.softmax else r[copies - 1][:nb], scale) if copies > 1 else ref
+            err = ((x - refl).norm() / refl.norm()).item() if torch.isfinite(x).all() else float("inf")
+            # One more replay with the records zeroed: they then hold its last call.
+            clear_records(kern)
+            torch.cuda.synchronize()
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                for i in range(copies):
+                    run(i)
+            g.replay()
+            torch.cuda.synchronize()
+            grid = kern.grid(dd)
+            ctas = grid[0] * grid[1] * grid[2]
+            s = summarize(kern, read_records(kern, ctas), grid, S)
+            row = {"B": B, "L": L, "G": G, "splits": S, "us": us, "err": err, **s}
+            rows.append(row)
+            print(f"B={B} L={L} G={G} S={S}: {us:.2f} us/call (graph), CTAs saw {s['span_ns'] / 1e3:.2f} us; "
+                  f"{s['ctas']} CTAs, entries at {s['entry_ns']} ns, exits at {s['exit_ns']} ns, "
+                  f"CTA {s['cta_ns']} ns, SM {s['ghz']:.2f} GHz, err {err:.1e}", flush=True)
+            for which in ("phases_all", "phases_last"):
+                print(f"  {which[7:]:4s}: " + ", ".join(f"{k} {v:.0f}" for k, v in s[which].items()), flush=True)
+        del q, r, k, v, out
+        torch.cuda.empty_cache()
+    with open(args.out, "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
