@@ -388,10 +388,6 @@ private:
   void traceStore(int64_t slot, Value v);
   LogicalResult mergeSplits(SmallVector<Value> &merged, const RegSlice &slice,
                             int64_t fullRegs, scf::YieldOp yield);
-  /// Per half of layout `l`: whether this thread's tile row is one the
-  /// program stores (a real query row, not padding of the tile), from the
-  /// store at the end of the program; all true if that is not found.
-  SmallVector<Value> storedRows(Layout l);
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerLoop(scf::ForOp loop);
   LogicalResult lowerStore(tensor::ParallelInsertSliceOp op);
@@ -1578,37 +1574,6 @@ KernelBuilder::mergePartials(ArrayRef<SmallVector<Value>> all,
   return merged;
 }
 
-SmallVector<Value> KernelBuilder::storedRows(Layout l) {
-  SmallVector<Value> out(halvesOf(l), arith::ConstantIntOp::create(b, loc, 1, 1).getResult());
-  auto ip = dyn_cast<scf::InParallelOp>(p.forall.getBody()->getTerminator());
-  if (!ip)
-    return out;
-  tensor::ParallelInsertSliceOp ins;
-  for (Operation &o : ip.getRegion().front())
-    if (auto x = dyn_cast<tensor::ParallelInsertSliceOp>(o))
-      ins = x;
-  auto slice = ins ? ins.getSource().getDefiningOp<tensor::ExtractSliceOp>() : nullptr;
-  auto expand = slice ? slice.getSource().getDefiningOp<tensor::ExpandShapeOp>() : nullptr;
-  if (!expand)
-    return out;
-  // As lowerStore: tile row r is query row r % rowsPerHead of head
-  // r / rowsPerHead (r itself when packed), stored if below the valid rows.
-  bool packed = expand.getReassociationIndices()[0].size() == 1;
-  int64_t rowsPerHead = expand.getResultType().getDimSize(packed ? 0 : 1);
-  OpFoldResult size = slice.getMixedSizes()[packed ? 0 : 1];
-  Value valid;
-  if (auto v = dyn_cast<Value>(size))
-    valid = toI64(scalar(v));
-  else
-    valid = c64(cast<IntegerAttr>(cast<Attribute>(size)).getInt());
-  for (int h = 0; h < halvesOf(l); ++h) {
-    Value r = tileRow(l, h);
-    Value i = packed ? r : arith::RemSIOp::create(b, loc, r, c64(rowsPerHead)).getResult();
-    out[h] = lt(i, valid);
-  }
-  return out;
-}
-
 LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
                                          const RegSlice &sl, int64_t fullRegs,
                                          scf::YieldOp yield) {
@@ -1640,40 +1605,23 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   auto slotOf = [&](Value base, Value sliceBase, size_t k) {
     return gep(sl.byGroup[k] ? sliceBase : base, c64(sl.fullIndex[k] * tpg * 4));
   };
-  // Only the rows the program stores travel through the workspace (for one
-  // query per KV head, 1 of the tile's 8 rows). A thread's registers fall in
-  // classes by tile row: R16 halves are rows g and g + 8; R8 and both parts
-  // of a Stacked8 tile are row g. rowClass[k] is register k's class,
-  // stored[c] whether the class's row is stored.
-  SmallVector<int> rowClass;
-  SmallVector<Value> stored;
-  for (const Carried &cd : sl.carried) {
-    int halves = halvesOf(cd.layout);
-    bool r16 = cd.layout == Layout::R16;
-    if (stored.empty())
-      stored = storedRows(r16 ? Layout::R16 : Layout::R8);
-    assert(static_cast<int>(stored.size()) == (r16 ? 2 : 1) &&
-           "carried tiles share one row layout family");
-    for (size_t r = 0; r < cd.count; ++r)
-      rowClass.push_back(r16 ? r / (cd.count / halves) : 0);
-  }
   {
     // Row statistics are the same in every group: group 0 writes them. The
     // accumulator slices: each group its own (all of them in group 0 if
     // the tiles are not sliced).
     Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
     Value own = splitBase(split), ownSlice = gep(own, sliceOffset);
-    for (bool sliced : {false, true})
-      for (auto [h, rowStored] : llvm::enumerate(stored)) {
-        bool everyGroup = sliced && sl.groupStride;
-        Value cond = everyGroup ? rowStored : arith::AndIOp::create(b, loc, isGroup0, rowStored);
-        auto ifOp = scf::IfOp::create(b, loc, cond, false);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        for (int64_t k = 0; k < regs; ++k)
-          if (sl.byGroup[k] == sliced && rowClass[k] == static_cast<int>(h))
-            LLVM::StoreOp::create(b, loc, merged[k], slotOf(own, ownSlice, k), 4);
-      }
+    for (bool sliced : {false, true}) {
+      bool everyGroup = sliced && sl.groupStride;
+      auto ifOp = scf::IfOp::create(
+          b, loc, everyGroup ? arith::ConstantIntOp::create(b, loc, 1, 1).getResult() : isGroup0,
+          false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      for (int64_t k = 0; k < regs; ++k)
+        if (sl.byGroup[k] == sliced)
+          LLVM::StoreOp::create(b, loc, merged[k], slotOf(own, ownSlice, k), 4);
+    }
   }
   // Thread 0 counts this CTA in; a barrier with an OR reduction tells every
   // thread whether this CTA is the program's last (no shared memory needed).
@@ -1733,32 +1681,22 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
            k < static_cast<int64_t>(mc.first + mc.count);
   };
   auto loadSplit = [&](Value cond, Value sp) {
-    // Split sp's slice (its stored rows) if cond, else an empty partial
-    // (m = -inf, zeros).
-    SmallVector<Value> xs(regs);
-    for (auto [h, rowStored] : llvm::enumerate(stored)) {
-      SmallVector<int64_t> mine;
-      for (int64_t k = 0; k < regs; ++k)
-        if (rowClass[k] == static_cast<int>(h))
-          mine.push_back(k);
-      SmallVector<Type> types(mine.size(), f32());
-      auto ifOp = scf::IfOp::create(b, loc, types, arith::AndIOp::create(b, loc, cond, rowStored),
-                                    /*withElse=*/true);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      Value base = splitBase(sp), slice = gep(base, sliceOffset);
-      SmallVector<Value> loaded, empty;
-      for (int64_t k : mine)
-        loaded.push_back(LLVM::LoadOp::create(b, loc, f32(), slotOf(base, slice, k), 4));
-      scf::YieldOp::create(b, loc, loaded);
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      for (int64_t k : mine)
-        empty.push_back(isMax(k) ? negInf : cf(0));
-      scf::YieldOp::create(b, loc, empty);
-      for (auto [n, k] : llvm::enumerate(mine))
-        xs[k] = ifOp.getResult(n);
-    }
-    return xs;
+    // Split sp's slice if cond, else an empty partial (m = -inf, zeros).
+    SmallVector<Type> types(regs, f32());
+    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value base = splitBase(sp), slice = gep(base, sliceOffset);
+    SmallVector<Value> xs;
+    for (int64_t k = 0; k < regs; ++k)
+      xs.push_back(LLVM::LoadOp::create(b, loc, f32(), slotOf(base, slice, k), 4));
+    scf::YieldOp::create(b, loc, xs);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    SmallVector<Value> empty;
+    for (int64_t k = 0; k < regs; ++k)
+      empty.push_back(isMax(k) ? negInf : cf(0));
+    scf::YieldOp::create(b, loc, empty);
+    return SmallVector<Value>(ifOp.getResults());
   };
   // Registers: the running slice, `batch` loaded slices, addresses.
   int64_t regLimit = target.maxRegistersPerThread;
