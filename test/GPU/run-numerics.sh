@@ -21,8 +21,8 @@ san=0 sanfail=0
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
     # Prefill, two decodes, warp groups; bulk copies in decode (tail rows
-    # zero-filled) and prefill (3 stages).
-    for c in 1 29 33 57 66 70; do
+    # zero-filled) and prefill (3 stages); the whole-tile group merge (D=48).
+    for c in 1 29 33 57 66 70 74; do
       line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")
       json="${line%% *}"
       # Small shapes: the sanitizers are slow.
