@@ -1,4 +1,5 @@
 // RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_80 kv-groups=2" | FileCheck %s
+// RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_80 kv-groups=3" | FileCheck %s --check-prefix=WHOLE
 // RUN: not parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="kv-groups=16" 2>&1 | FileCheck %s --check-prefix=TOOMANY
 
 // Two warp groups split the key tiles of one program: each group strides
@@ -46,6 +47,17 @@
 // CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
 // CHECK-COUNT-1: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
 // CHECK-NOT: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
+
+// Three groups cannot share the 4 column blocks of D=32: every group merges
+// the whole tile (3 groups x 19 registers loaded) and group 0 stores.
+// WHOLE: nvvm.barrier0
+// WHOLE: nvvm.barrier0
+// WHOLE-COUNT-57: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<3> -> f32
+// WHOLE-NOT: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<3> -> f32
+// WHOLE: %[[G0:.*]] = arith.cmpi eq, %{{.*}}, %{{.*}} : i64
+// WHOLE-NEXT: %[[COND:.*]] = arith.andi %{{.*}}, %[[G0]] : i1
+// WHOLE-NEXT: scf.if %[[COND]]
+// WHOLE: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
 
 // TOOMANY: error: kv-groups must be between 1 and 15 (named barriers 1..15), got 16
 
