@@ -371,8 +371,10 @@ private:
   Value scalar(Value v);
   Value scalarWith(Value v, Value oldIv, Value newIv);
 
-  /// Binds each loop-carried tile to its registers within `flat`.
-  void bindCarried(ValueRange tiles, ArrayRef<Carried> carried, ValueRange flat);
+  /// Binds each loop-carried tile to its registers within `flat`; the
+  /// accumulators hold columns colOffset + [0, cols) (null: from 0).
+  void bindCarried(ValueRange tiles, ArrayRef<Carried> carried, ValueRange flat,
+                   Value colOffset = {});
   /// The registers each group holds after the groups' merge (all of them
   /// unless the accumulators' 8-column blocks divide among the groups).
   RegSlice sliceForGroups(ArrayRef<Carried> carried);
@@ -1426,12 +1428,12 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     merged.assign(results.begin(), results.begin() + (results.size() - 1));
     isLastSplit = multi.getResults().back();
   }
-  bindCarried(loop.getResults(), slice.carried, merged);
+  bindCarried(loop.getResults(), slice.carried, merged, sliceColumn);
   return success();
 }
 
 void KernelBuilder::bindCarried(ValueRange tiles, ArrayRef<Carried> carried,
-                                ValueRange flat) {
+                                ValueRange flat, Value colOffset) {
   for (auto [k, tile] : llvm::enumerate(tiles)) {
     const Carried &cd = carried[k];
     SmallVector<Value> regs(flat.begin() + cd.first,
@@ -1439,7 +1441,7 @@ void KernelBuilder::bindCarried(ValueRange tiles, ArrayRef<Carried> carried,
     if (cd.isRow)
       frags[tile] = RowVec{cd.layout, regs};
     else
-      frags[tile] = Acc{cd.layout, cd.cols, f32(), regs, cd.isRow ? Value() : sliceColumn};
+      frags[tile] = Acc{cd.layout, cd.cols, f32(), regs, colOffset};
   }
 }
 
