@@ -1,0 +1,294 @@
+//===- MergePartials.cpp - warp-group and split-KV merges, phase traces ---===//
+//
+// After the key loop the warp groups of a CTA merge their partial (m, d, O)
+// through shared memory, each group its slice of the accumulators' columns;
+// split-KV CTAs pass their slices through a workspace to the program's last
+// CTA, which merges them. Phase traces (trace-phases) are recorded here too.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelBuilder.h"
+
+namespace mlir::parallax::nvvm_lowering {
+
+void KernelBuilder::traceStore(int64_t slot, Value v) {
+  auto ifOp = scf::IfOp::create(b, loc, traceOn, /*withElse=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  LLVM::StoreOp::create(b, loc, toI64(v), gep(traceRecord, c64(slot * 8)), 8);
+}
+
+void KernelBuilder::tracePoint(TracePoint point) {
+  if (!trace)
+    return;
+  traceStore(kTraceClock0 + static_cast<int64_t>(point),
+             NVVM::Clock64Op::create(b, loc, i64()));
+}
+
+RegSlice KernelBuilder::sliceForGroups(ArrayRef<Carried> carried) {
+  int64_t groups = p.kvGroups;
+  // Every accumulator tile the same width (one stride between slices).
+  std::optional<int64_t> cols;
+  bool sliced = groups > 1 && llvm::all_of(carried, [&](const Carried &cd) {
+    if (cd.isRow)
+      return true;
+    if (!cols)
+      cols = cd.cols;
+    return cd.cols == *cols && (cd.cols / 8) % groups == 0;
+  });
+  RegSlice sl;
+  for (const Carried &cd : carried) {
+    Carried out = cd;
+    out.first = sl.fullIndex.size();
+    if (cd.isRow || !sliced) {
+      for (size_t r = 0; r < cd.count; ++r) {
+        sl.fullIndex.push_back(cd.first + r);
+        sl.byGroup.push_back(false);
+      }
+    } else {
+      // Registers [half][block][2]: keep blocks [0, n / G) of each half.
+      int64_t blocks = cd.cols / 8, mine = blocks / groups;
+      for (int h = 0; h < halvesOf(cd.layout); ++h)
+        for (int64_t j = 0; j < mine; ++j)
+          for (int e = 0; e < 2; ++e) {
+            sl.fullIndex.push_back(cd.first + (h * blocks + j) * 2 + e);
+            sl.byGroup.push_back(true);
+          }
+      out.cols = cd.cols / groups;
+      sl.groupStride = mine * 2;
+    }
+    out.count = sl.fullIndex.size() - out.first;
+    sl.carried.push_back(out);
+  }
+  return sl;
+}
+
+SmallVector<Value> KernelBuilder::mergeGroups(ArrayRef<Value> part,
+                                              const RegSlice &sl,
+                                              int64_t maxIdx) {
+  // m = max_g m_g and every other carried value x = sum_g x_g * exp2(m_g - m),
+  // through the staging memory (free once every group left its loop). Each
+  // group merges only the registers of its slice.
+  int64_t regs = part.size(), tpg = 32 * p.warps;
+  Value tidInGroup = add(mulc(warp, 32), lane);
+  // Register r of a group lives at groupBase + r * tpg * 4: one address per
+  // group, constant offsets per register.
+  auto groupBase = [&](Value grp) {
+    return gep(smem, mulc(add(mulc(grp, regs * tpg), tidInGroup), 4));
+  };
+  auto slot = [&](Value base, int64_t r) { return gep(base, c64(r * tpg * 4)); };
+  NVVM::Barrier0Op::create(b, loc); // every group is done with the memory
+  Value own = groupBase(group);
+  for (int64_t r = 0; r < regs; ++r)
+    LLVM::StoreOp::create(b, loc, part[r], slot(own, r), 4);
+  NVVM::Barrier0Op::create(b, loc);
+  Value base0 = groupBase(c64(0)), sliceBase = base0;
+  if (sl.groupStride) {
+    sliceBase = gep(base0, mulc(group, sl.groupStride * tpg * 4));
+    sliceColumn = mulc(group, sl.groupStride / 2 * 8); // 8 columns per 2 registers
+  }
+  SmallVector<SmallVector<Value>> all(p.kvGroups);
+  for (int64_t gi = 0; gi < p.kvGroups; ++gi)
+    for (auto [k, full] : llvm::enumerate(sl.fullIndex))
+      all[gi].push_back(LLVM::LoadOp::create(
+          b, loc, f32(), slot(sl.byGroup[k] ? sliceBase : base0, gi * regs + full), 4));
+  return mergePartials(all, sl.carried, maxIdx);
+}
+
+SmallVector<Value>
+KernelBuilder::mergePartials(ArrayRef<SmallVector<Value>> all,
+                             ArrayRef<Carried> carried, int64_t maxIdx) {
+  // m = max_g m_g; every other carried value x = sum_g x_g * exp2(m_g - m).
+  int64_t groups = all.size();
+  SmallVector<Value> merged(all[0]);
+  const Carried &mc = carried[maxIdx];
+  Value negInf = cf(-std::numeric_limits<double>::infinity());
+  SmallVector<Value> mStar;
+  for (size_t h = 0; h < mc.count; ++h) {
+    Value m = negInf;
+    for (int64_t gi = 0; gi < groups; ++gi)
+      m = fmax(m, all[gi][mc.first + h]);
+    mStar.push_back(m);
+  }
+  // exp2(m_g - m*) per part and half; empty rows (m* = -inf) scale by 0.
+  SmallVector<SmallVector<Value>> scaleOf(groups);
+  for (int64_t gi = 0; gi < groups; ++gi)
+    for (size_t h = 0; h < mc.count; ++h) {
+      Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                          mStar[h], negInf);
+      Value safe = sel(isInf, cf(0), mStar[h]);
+      scaleOf[gi].push_back(
+          exp2(arith::SubFOp::create(b, loc, all[gi][mc.first + h], safe)));
+    }
+  for (auto [k, cd] : llvm::enumerate(carried)) {
+    if (static_cast<int64_t>(k) == maxIdx) {
+      for (size_t h = 0; h < mc.count; ++h)
+        merged[mc.first + h] = mStar[h];
+      continue;
+    }
+    int halves = halvesOf(cd.layout);
+    int64_t perHalf = cd.count / halves;
+    for (size_t r = 0; r < cd.count; ++r) {
+      // A Stacked8 tile's two halves are the same query rows (half 0 of m).
+      size_t h = mc.count == 1 ? 0 : r / perHalf;
+      Value acc = cf(0);
+      for (int64_t gi = 0; gi < groups; ++gi)
+        acc = arith::AddFOp::create(
+            b, loc, acc,
+            arith::MulFOp::create(b, loc, all[gi][cd.first + r], scaleOf[gi][h]));
+      merged[cd.first + r] = acc;
+    }
+  }
+  return merged;
+}
+
+LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
+                                         const RegSlice &sl, int64_t fullRegs,
+                                         scf::YieldOp yield) {
+  // Every CTA of a program writes its partial registers to the workspace; the
+  // last one to arrive (a per-program counter) merges them and stores, then
+  // resets the counter so the next launch (or graph replay) starts at zero.
+  // Each warp group writes, and later merges, its own slice.
+  int64_t maxIdx = maxCarriedIndex(yield);
+  if (maxIdx < 0)
+    return yield.emitError() << "cannot split keys: no running max";
+  int64_t tpg = 32 * p.warps, regs = merged.size();
+  kernel->setAttr("parallax.workspace_bytes_per_cta",
+                  b.getI64IntegerAttr(fullRegs * tpg * 4));
+  Value tidInGroup = add(mulc(warp, 32), lane);
+  Value prog = add(mul(add(mul(toI64(NVVM::BlockIdZOp::create(b, loc, i32())),
+                               toI64(NVVM::GridDimYOp::create(b, loc, i32()))),
+                           toI64(NVVM::BlockIdYOp::create(b, loc, i32()))),
+                       arith::DivSIOp::create(
+                           b, loc, toI64(NVVM::GridDimXOp::create(b, loc, i32())),
+                           numSplits)),
+                   qTile);
+  // Full register r of split sp lives at splitBase(sp) + r * tpg * 4; a
+  // group's slice starts groupStride registers per group further.
+  Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
+  auto splitBase = [&](Value sp) {
+    return gep(workspace,
+               mulc(add(mulc(add(mul(prog, numSplits), sp), fullRegs * tpg), tidInGroup), 4));
+  };
+  auto slotOf = [&](Value base, Value sliceBase, size_t k) {
+    return gep(sl.byGroup[k] ? sliceBase : base, c64(sl.fullIndex[k] * tpg * 4));
+  };
+  {
+    // Row statistics are the same in every group: group 0 writes them. The
+    // accumulator slices: each group its own (all of them in group 0 if
+    // the tiles are not sliced).
+    Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
+    Value own = splitBase(split), ownSlice = gep(own, sliceOffset);
+    for (bool sliced : {false, true}) {
+      bool everyGroup = sliced && sl.groupStride;
+      auto ifOp = scf::IfOp::create(
+          b, loc, everyGroup ? arith::ConstantIntOp::create(b, loc, 1, 1).getResult() : isGroup0,
+          false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      for (int64_t k = 0; k < regs; ++k)
+        if (sl.byGroup[k] == sliced)
+          LLVM::StoreOp::create(b, loc, merged[k], slotOf(own, ownSlice, k), 4);
+    }
+  }
+  // Thread 0 counts this CTA in; a barrier with an OR reduction tells every
+  // thread whether this CTA is the program's last (no shared memory needed).
+  // Ordering (CUTLASS's semaphore pattern): the barrier orders the CTA's
+  // stores before thread 0, whose gpu-scope acq_rel fence releases them
+  // before its relaxed increment; in the last CTA a second fence acquires
+  // the other CTAs' stores, and the OR barrier passes that on. One thread
+  // fences, acq_rel not SC: two MEMBAR.SC.GPU in every thread cost more.
+  NVVM::Barrier0Op::create(b, loc);
+  tracePoint(TracePoint::PartialStored);
+  Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                     add(mulc(add(mulc(group, p.warps), warp), 32), lane),
+                                     c64(0));
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getI1Type()}, tid0, true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value counter = gep(counters, mulc(prog, 4));
+    auto gpuFence = [&] {
+      LLVM::FenceOp::create(b, loc, LLVM::AtomicOrdering::acq_rel, "device");
+    };
+    gpuFence();
+    Value old = LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, counter,
+                                          c32(1), LLVM::AtomicOrdering::monotonic,
+                                          "device");
+    Value last = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, toI64(old),
+        arith::SubIOp::create(b, loc, numSplits, c64(1)));
+    auto reset = scf::IfOp::create(b, loc, last, false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(reset.thenBlock());
+      gpuFence();
+      LLVM::StoreOp::create(b, loc, c32(0), counter, 4);
+    }
+    scf::YieldOp::create(b, loc, last);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, arith::ConstantIntOp::create(b, loc, 0, 1).getResult());
+  }
+  tracePoint(TracePoint::Counted);
+  Value anyLast = NVVM::BarrierOp::create(
+      b, loc, i32(), Value(), Value(),
+      NVVM::BarrierReductionAttr::get(b.getContext(), NVVM::BarrierReduction::OR),
+      arith::ExtUIOp::create(b, loc, i32(), ifOp.getResult(0)).getResult())
+                      .getRes();
+  isLastSplit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, anyLast, c32(0));
+  tracePoint(TracePoint::LastKnown);
+  // The last CTA merges every split, `batch` splits per step: their loads are
+  // all in flight at once (one L2 round trip per step), then one rescale
+  // folds them in. Every group merges its own slice; the other CTAs' loops
+  // run zero times. Thread 0's acquire fence and the OR barrier order these
+  // plain loads after the other CTAs' stores.
+  const Carried &mc = sl.carried[maxIdx];
+  Value negInf = cf(-std::numeric_limits<double>::infinity());
+  auto isMax = [&](int64_t k) {
+    return k >= static_cast<int64_t>(mc.first) &&
+           k < static_cast<int64_t>(mc.first + mc.count);
+  };
+  auto loadSplit = [&](Value cond, Value sp) {
+    // Split sp's slice if cond, else an empty partial (m = -inf, zeros).
+    SmallVector<Type> types(regs, f32());
+    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value base = splitBase(sp), slice = gep(base, sliceOffset);
+    SmallVector<Value> xs;
+    for (int64_t k = 0; k < regs; ++k)
+      xs.push_back(LLVM::LoadOp::create(b, loc, f32(), slotOf(base, slice, k), 4));
+    scf::YieldOp::create(b, loc, xs);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    SmallVector<Value> empty;
+    for (int64_t k = 0; k < regs; ++k)
+      empty.push_back(isMax(k) ? negInf : cf(0));
+    scf::YieldOp::create(b, loc, empty);
+    return SmallVector<Value>(ifOp.getResults());
+  };
+  // Registers: the running slice, `batch` loaded slices, addresses.
+  int64_t regLimit = target.maxRegistersPerThread;
+  if (minCtasPerSm > 0)
+    regLimit = std::min<int64_t>(regLimit, 65536 / (32 * p.warps * p.kvGroups * minCtasPerSm));
+  int64_t batch = std::clamp<int64_t>((regLimit - 48 - 2 * regs) / regs, 1, 8);
+  SmallVector<Value> init;
+  for (int64_t k = 0; k < regs; ++k)
+    init.push_back(isMax(k) ? negInf : cf(0));
+  Value to = sel(isLastSplit, numSplits, c64(0));
+  auto loop = scf::ForOp::create(b, loc, c64(0), to, c64(batch), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value sp0 = loop.getInductionVar();
+    SmallVector<SmallVector<Value>> parts{SmallVector<Value>(loop.getRegionIterArgs())};
+    for (int64_t k = 0; k < batch; ++k) {
+      Value sp = addc(sp0, k);
+      parts.push_back(loadSplit(lt(sp, to), sp));
+    }
+    scf::YieldOp::create(b, loc, mergePartials(parts, sl.carried, maxIdx));
+  }
+  merged.assign(loop.getResults().begin(), loop.getResults().end());
+  tracePoint(TracePoint::SplitsMerged);
+  return success();
+}
+
+} // namespace mlir::parallax::nvvm_lowering
