@@ -39,7 +39,10 @@ inline constexpr std::array<const char *, 9> kTracePointNames = {
 static_assert(kTracePointNames.size() == static_cast<size_t>(TracePoint::Count));
 
 inline constexpr int64_t kTraceSlots = 16;
-inline constexpr int64_t kTraceClock0 = 3;
+inline constexpr int64_t kTraceEntryTimeSlot = 0; ///< %globaltimer at entry
+inline constexpr int64_t kTraceExitTimeSlot = 1;  ///< %globaltimer at exit
+inline constexpr int64_t kTraceSmIdSlot = 2;      ///< %smid
+inline constexpr int64_t kTraceClock0 = 3;        ///< %clock64 of point 0
 inline constexpr int64_t kTraceCapacity = 16384; ///< CTAs with a record
 static_assert(kTraceClock0 + static_cast<int64_t>(TracePoint::Count) <= kTraceSlots);
 

@@ -1036,20 +1036,19 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   if (trace) {
     // This CTA's record: blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y *
     // blockIdx.z); thread 0 writes it, CTAs past the capacity skip it.
-    auto sreg = [&](Value v) { return toI64(v); };
-    Value cta = add(sreg(NVVM::BlockIdXOp::create(b, loc, i32())),
-                    mul(sreg(NVVM::GridDimXOp::create(b, loc, i32())),
-                        add(sreg(NVVM::BlockIdYOp::create(b, loc, i32())),
-                            mul(sreg(NVVM::GridDimYOp::create(b, loc, i32())),
-                                sreg(NVVM::BlockIdZOp::create(b, loc, i32()))))));
+    Value cta = add(toI64(NVVM::BlockIdXOp::create(b, loc, i32())),
+                    mul(toI64(NVVM::GridDimXOp::create(b, loc, i32())),
+                        add(toI64(NVVM::BlockIdYOp::create(b, loc, i32())),
+                            mul(toI64(NVVM::GridDimYOp::create(b, loc, i32())),
+                                toI64(NVVM::BlockIdZOp::create(b, loc, i32()))))));
     traceOn = arith::AndIOp::create(
         b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c64(0)),
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, cta, c64(kTraceCapacity)));
     Value table = LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(ctx, 1),
                                             "parallax_trace");
     traceRecord = gep(table, mulc(cta, kTraceSlots * 8));
-    traceStore(0, NVVM::GlobalTimerOp::create(b, loc, i64()));
-    traceStore(2, NVVM::SmIdOp::create(b, loc, i32()));
+    traceStore(kTraceEntryTimeSlot, NVVM::GlobalTimerOp::create(b, loc, i64()));
+    traceStore(kTraceSmIdSlot, NVVM::SmIdOp::create(b, loc, i32()));
     tracePoint(TracePoint::Entry);
   }
 
@@ -1083,7 +1082,7 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
     return failure();
   if (trace) {
     tracePoint(TracePoint::Exit);
-    traceStore(1, NVVM::GlobalTimerOp::create(b, loc, i64()));
+    traceStore(kTraceExitTimeSlot, NVVM::GlobalTimerOp::create(b, loc, i64()));
   }
   LLVM::ReturnOp::create(b, loc, ValueRange{});
   return kernel;
