@@ -82,6 +82,30 @@ def decode_dims(B, L):
             "r.dim0": B, "r.dim2": 1}
 
 
+def decode_kernel_json(kernel_dir, G, softmax=False):
+    """Path of parallax-gen's decode kernel (D=128, bf16, Hkv=8, Hq=8G)."""
+    kind = "softmax" if softmax else "parallax"
+    return os.path.join(kernel_dir, f"{kind}_decode_d{D}_bf16_h{HKV * G}x{HKV}.json")
+
+
+def split_counts(spec, auto):
+    """Split counts of a comma-separated spec ("auto,16,32"), in order, once each."""
+    return list(dict.fromkeys(auto if s == "auto" else int(s) for s in spec.split(",")))
+
+
+def decode_runner(kernel, dims, q, k, v, lens, out, r=None, extra=None):
+    """fn(i): our kernel on input copy i; `extra` holds further pointer
+    parameters (a paged cache's block_table)."""
+    def run(i):
+        ptrs = {"q": q[i].data_ptr(), "k_cache": k[i].data_ptr(),
+                "v_cache": v[i].data_ptr(), "seq_lens": lens.data_ptr(),
+                "out": out[i].data_ptr(), **(extra or {})}
+        if r is not None:
+            ptrs["r"] = r[i].data_ptr()
+        kernel(ptrs, dims)
+    return run
+
+
 class OurKernel:
     def __init__(self, json_path):
         import cupy
@@ -165,6 +189,16 @@ class OurKernel:
                 shared_mem=self.smem, stream=stream)
 
 
+def capture_graph(fn, copies):
+    """One CUDA graph calling fn(i) for every input copy i."""
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        for i in range(copies):
+            fn(i)
+    return g
+
+
 def time_graph(fn, copies, min_total_s=0.3, max_reps=50):
     """Captures fn(i) for every input copy i in one graph; returns the median
     microseconds per call over replays."""
@@ -175,11 +209,7 @@ def time_graph(fn, copies, min_total_s=0.3, max_reps=50):
         for i in range(copies):  # warm up (compiles Triton, loads modules)
             fn(i)
     torch.cuda.current_stream().wait_stream(s)
-    torch.cuda.synchronize()
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        for i in range(copies):
-            fn(i)
+    g = capture_graph(fn, copies)
     g.replay()
     torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -249,19 +279,9 @@ def main():
             dims_p = ours_p.prepare(dims, L, sms)
             dims_s = ours_s.prepare(dims, L, sms)
 
-            def ours(kernel, outs, probe, dims):
-                def run(i):
-                    ptrs = {"q": q[i].data_ptr(), "k_cache": k[i].data_ptr(),
-                            "v_cache": v[i].data_ptr(), "seq_lens": lens.data_ptr(),
-                            "out": outs[i].data_ptr()}
-                    if probe:
-                        ptrs["r"] = r[i].data_ptr()
-                    kernel(ptrs, dims)
-                return run
-
             methods = {
-                "ours_parallax": ours(ours_p, out_p, True, dims_p),
-                "ours_softmax": ours(ours_s, out_s, False, dims_s),
+                "ours_parallax": decode_runner(ours_p, dims_p, q, k, v, lens, out_p, r),
+                "ours_softmax": decode_runner(ours_s, dims_s, q, k, v, lens, out_s),
             }
 
             def sdpa(backend):

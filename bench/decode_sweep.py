@@ -16,7 +16,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from decode_bench import (HKV, D, OurKernel, decode_dims, decode_inputs,  # noqa: E402
-                          parallax_reference, rotation_copies, time_graph)
+                          decode_kernel_json, decode_runner, parallax_reference,
+                          rotation_copies, split_counts, time_graph)
 
 POINTS = [(1, 4096), (1, 32768), (8, 4096), (8, 32768), (32, 512), (32, 16384),
           (128, 512), (128, 4096)]
@@ -36,14 +37,14 @@ def main():
     dev = torch.device("cuda")
     G = args.g
     Hq = HKV * G
-    kind = "softmax" if args.softmax else "parallax"
     sms = torch.cuda.get_device_properties(0).multi_processor_count
     points = POINTS
     if args.points:
         points = [tuple(int(x) for x in p.split("x")) for p in args.points.split(",")]
     variants = []
     for d in args.variants.split(","):
-        k = OurKernel(os.path.join(d, f"{kind}_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+        path = decode_kernel_json(d, G, args.softmax)
+        k = OurKernel(path)
         occ = k.ctas_per_sm
         o = k.meta["options"]
         print(f"variant {os.path.basename(d)}: block_n={o['block_n']} kv_groups={o['kv_groups']} "
@@ -51,7 +52,7 @@ def main():
               f"regs={k.fn.num_regs} ctas/SM={occ}", flush=True)
         variants.append((os.path.basename(d), k, occ))
         for n in filter(None, args.ctas_per_sm.split(",")):
-            kn = OurKernel(os.path.join(d, f"{kind}_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+            kn = OurKernel(path)
             kn.limit_ctas_per_sm(int(n))
             variants.append((f"{os.path.basename(d)}@{kn.ctas_per_sm}cta", kn, kn.ctas_per_sm))
     rows = []
@@ -65,18 +66,10 @@ def main():
         ref = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None if args.softmax else r[0][:nb], scale)
         dims = decode_dims(B, L)
         for name, kern, occ in variants:
-            auto = kern.prepare(dims, L, sms)
-            split_list = []
-            for s in args.splits.split(","):
-                split_list.append(auto["num_splits"] if s == "auto" else int(s))
-            for S in dict.fromkeys(split_list):
+            auto = kern.prepare(dims, L, sms)["num_splits"]
+            for S in split_counts(args.splits, auto):
                 dd = kern.prepare(dims, L, sms, splits=S)
-
-                def run(i, kern=kern, dd=dd):
-                    ptrs = {"q": q[i].data_ptr(), "k_cache": k[i].data_ptr(),
-                            "v_cache": v[i].data_ptr(), "seq_lens": lens.data_ptr(),
-                            "out": out[i].data_ptr(), "r": r[i].data_ptr()}
-                    kern(ptrs, dd)
+                run = decode_runner(kern, dd, q, k, v, lens, out, None if args.softmax else r)
                 for o in out:
                     o.fill_(float("nan"))
                 us = time_graph(run, copies)

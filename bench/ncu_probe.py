@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decode_bench import OurKernel, decode_dims  # noqa: E402
+from decode_bench import OurKernel, decode_dims, decode_kernel_json  # noqa: E402
 
 
 def main():
@@ -34,7 +34,7 @@ def main():
     out = torch.empty_like(q)
     sms = torch.cuda.get_device_properties(0).multi_processor_count
     for kdir in sys.argv[4:]:
-        kern = OurKernel(os.path.join(kdir, f"parallax_decode_d{d}_bf16_h{hq}x{hkv}.json"))
+        kern = OurKernel(decode_kernel_json(kdir, G))
         dims = kern.prepare(decode_dims(B, L), L, sms)
         kern({"q": q.data_ptr(), "k_cache": k.data_ptr(), "v_cache": v.data_ptr(),
               "seq_lens": lens.data_ptr(), "out": out.data_ptr(), "r": r.data_ptr()}, dims)

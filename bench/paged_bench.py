@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from decode_bench import (HKV, D, OurKernel, decode_dims, decode_inputs,  # noqa: E402
-                          parallax_reference, rotation_copies, time_graph)
+                          decode_kernel_json, decode_runner, parallax_reference,
+                          rotation_copies, time_graph)
 
 POINTS = [(1, 32768), (8, 32768), (32, 16384), (128, 4096)]
 
@@ -54,8 +55,8 @@ def main():
     rows = []
     for G in [int(g) for g in args.groups.split(",")]:
         Hq = HKV * G
-        contiguous = OurKernel(os.path.join(args.kernels, f"parallax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
-        paged = {P: OurKernel(os.path.join(args.kernels, f"parallax_decode_d{D}_bf16_h{Hq}x{HKV}_page{P}.json"))
+        contiguous = OurKernel(decode_kernel_json(args.kernels, G))
+        paged = {P: OurKernel(decode_kernel_json(args.kernels, G)[:-5] + f"_page{P}.json")
                  for P in (int(p) for p in args.pages.split(","))}
         points = POINTS
         if args.points:
@@ -70,20 +71,12 @@ def main():
             row = {"G": G, "B": B, "L": L, "kv_bytes": kv_bytes}
             dims = decode_dims(B, L)
 
-            def ours(kern, kc, vc, extra, dd):
-                def run(i):
-                    ptrs = {"q": q[i].data_ptr(), "k_cache": kc[i].data_ptr(), "v_cache": vc[i].data_ptr(),
-                            "seq_lens": lens.data_ptr(), "out": out[i].data_ptr(), "r": r[i].data_ptr()}
-                    ptrs.update(extra)
-                    kern(ptrs, dd)
-                return run
-
             def check(name):
                 x = out[0][:nb].double()
                 row["err_" + name] = ((x - ref).norm() / ref.norm()).item() if torch.isfinite(x).all() else float("inf")
 
             dd = contiguous.prepare(dims, L, sms)
-            run = ours(contiguous, k, v, {}, dd)
+            run = decode_runner(contiguous, dd, q, k, v, lens, out, r)
             row["ours_contiguous"] = time_graph(run, copies)
             for o in out:
                 o.fill_(float("nan"))
@@ -103,7 +96,8 @@ def main():
                          "seq_lens.dim0": B, "block_table.dim0": B, "block_table.dim1": n,
                          "r.dim0": B, "r.dim2": 1}
                 pd = kern.prepare(pdims, L, sms)
-                run = ours(kern, kp, vp, {"block_table": table.data_ptr()}, pd)
+                run = decode_runner(kern, pd, q, kp, vp, lens, out, r,
+                                    extra={"block_table": table.data_ptr()})
                 row[f"ours_paged{P}"] = time_graph(run, copies)
                 row[f"splits_paged{P}"] = pd.get("num_splits", 1)
                 for o in out:

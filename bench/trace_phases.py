@@ -16,15 +16,15 @@ count:
 import argparse
 import json
 import os
-import statistics
 import sys
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decode_bench import (HKV, D, OurKernel, decode_dims, decode_inputs,  # noqa: E402
-                          parallax_reference, rotation_copies, time_graph)
+from decode_bench import (HKV, D, OurKernel, capture_graph, decode_dims,  # noqa: E402
+                          decode_inputs, decode_kernel_json, decode_runner,
+                          parallax_reference, rotation_copies, split_counts, time_graph)
 
 
 def read_records(kern, ctas):
@@ -94,9 +94,8 @@ def main():
     dev = torch.device("cuda")
     G = args.g
     Hq = HKV * G
-    kind = "softmax" if args.softmax else "parallax"
     sms = torch.cuda.get_device_properties(0).multi_processor_count
-    kern = OurKernel(os.path.join(args.kernels, f"{kind}_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+    kern = OurKernel(decode_kernel_json(args.kernels, G, args.softmax))
     if "trace" not in kern.meta:
         sys.exit(f"{args.kernels}: not generated with --trace-phases")
     rows = []
@@ -107,33 +106,23 @@ def main():
         copies = rotation_copies(kv_bytes)
         q, r, k, v, lens = decode_inputs(B, L, Hq, copies, dev)
         out = [torch.full_like(x, float("nan")) for x in q]
-        nb = min(B, 4)
-        ref = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None if args.softmax else r[0][:nb], scale)
+        # The graph's last call writes copy `last`: that output is checked.
+        nb, last = min(B, 4), copies - 1
+        ref = parallax_reference(q[last][:nb], k[last][:nb], v[last][:nb],
+                                 None if args.softmax else r[last][:nb], scale)
         dims = decode_dims(B, L)
         auto = kern.prepare(dims, L, sms)["num_splits"]
-        for S in dict.fromkeys(auto if s == "auto" else int(s) for s in args.splits.split(",")):
+        for S in split_counts(args.splits, auto):
             dd = kern.prepare(dims, L, sms, splits=S)
-
-            def run(i, dd=dd):
-                ptrs = {"q": q[i].data_ptr(), "k_cache": k[i].data_ptr(),
-                        "v_cache": v[i].data_ptr(), "seq_lens": lens.data_ptr(),
-                        "out": out[i].data_ptr(), "r": r[i].data_ptr()}
-                kern(ptrs, dd)
+            run = decode_runner(kern, dd, q, k, v, lens, out, None if args.softmax else r)
             for o in out:
                 o.fill_(float("nan"))
             us = time_graph(run, copies)
-            x = out[copies - 1][:nb].double()
-            refl = parallax_reference(q[copies - 1][:nb], k[copies - 1][:nb], v[copies - 1][:nb],
-                                      None if args.softmax else r[copies - 1][:nb], scale) if copies > 1 else ref
-            err = ((x - refl).norm() / refl.norm()).item() if torch.isfinite(x).all() else float("inf")
+            x = out[last][:nb].double()
+            err = ((x - ref).norm() / ref.norm()).item() if torch.isfinite(x).all() else float("inf")
             # One more replay with the records zeroed: they then hold its last call.
             clear_records(kern)
-            torch.cuda.synchronize()
-            g = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(g):
-                for i in range(copies):
-                    run(i)
-            g.replay()
+            capture_graph(run, copies).replay()
             torch.cuda.synchronize()
             grid = kern.grid(dd)
             ctas = grid[0] * grid[1] * grid[2]
