@@ -13,6 +13,7 @@ traffic): 2 * B * Hkv * L * D * 2 bytes.
   python3 bench/decode_bench.py --kernels .gpu/bench-kernels --out results.json [--quick]
 """
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -89,8 +90,52 @@ def decode_kernel_json(kernel_dir, G, softmax=False):
 
 
 def split_counts(spec, auto):
-    """Split counts of a comma-separated spec ("auto,16,32"), in order, once each."""
-    return list(dict.fromkeys(auto if s == "auto" else int(s) for s in spec.split(",")))
+    """Launches of a comma-separated spec ("auto,16,c8"), in order, once each:
+    (splits, cluster). "cN" is N splits launched as clusters of N CTAs that
+    merge through distributed shared memory; "auto" the runtime's choice."""
+    out = []
+    for s in spec.split(","):
+        if s == "auto":
+            out.append(auto)
+        elif s.startswith("c"):
+            out.append((int(s[1:]), True))
+        else:
+            out.append((int(s), False))
+    return list(dict.fromkeys(out))
+
+
+class _LaunchAttr(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_int), ("pad", ctypes.c_char * 4), ("value", ctypes.c_uint * 16)]
+
+
+class _LaunchConfig(ctypes.Structure):
+    _fields_ = [("grid", ctypes.c_uint * 3), ("block", ctypes.c_uint * 3),
+                ("shared_mem", ctypes.c_uint), ("stream", ctypes.c_void_p),
+                ("attrs", ctypes.POINTER(_LaunchAttr)), ("num_attrs", ctypes.c_uint)]
+
+
+_CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4
+_libcuda = None
+
+
+def launch_in_clusters(fn_ptr, grid, block, smem, stream_ptr, args, cluster_x):
+    """cuLaunchKernelEx with a cluster dimension (CuPy launches cannot set
+    one): clusters of cluster_x CTAs along x."""
+    global _libcuda
+    if _libcuda is None:
+        _libcuda = ctypes.CDLL("libcuda.so.1")
+        _libcuda.cuLaunchKernelEx.argtypes = [ctypes.POINTER(_LaunchConfig), ctypes.c_void_p,
+                                              ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+    attr = _LaunchAttr()
+    attr.id = _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
+    attr.value[0], attr.value[1], attr.value[2] = cluster_x, 1, 1
+    cfg = _LaunchConfig((ctypes.c_uint * 3)(*grid), (ctypes.c_uint * 3)(*block), smem,
+                        stream_ptr, ctypes.pointer(attr), 1)
+    vals = [ctypes.c_uint64(int(a)) for a in args]
+    ptrs = (ctypes.c_void_p * len(vals))(*[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in vals])
+    rc = _libcuda.cuLaunchKernelEx(ctypes.byref(cfg), fn_ptr, ptrs, None)
+    if rc != 0:
+        raise RuntimeError(f"cuLaunchKernelEx failed: CUresult {rc} (cluster {cluster_x}, grid {grid})")
 
 
 def decode_runner(kernel, dims, q, k, v, lens, out, r=None, extra=None):
@@ -133,9 +178,18 @@ class OurKernel:
             self.fn.kernel.ptr, self.meta["block"][0], self.smem)
 
     def prepare(self, dims, L, num_sms, splits=None):
-        """Split-KV kernels: the split count (the runtime's heuristic unless
-        given), a workspace and zeroed per-program counters."""
+        """Split-KV kernels: the split count and cluster launch (the
+        runtime's choices, rt::chooseNumSplits and rt::clusterSizeFor, unless
+        given as (S, cluster)), a workspace and zeroed per-program counters."""
         self.extra = {}
+        self.cluster = 0
+        cluster = None
+        if isinstance(splits, tuple):
+            splits, cluster = splits
+            if cluster and (not self.meta.get("cluster_merge") or not 2 <= splits <= 8):
+                raise ValueError(f"cluster launch of {splits} splits: the kernel "
+                                 f"(cluster_merge={self.meta.get('cluster_merge')}) "
+                                 "takes clusters of 2 to 8")
         if not self.meta.get("workspace_bytes_per_cta"):
             return dims
         dims = dict(dims, num_splits=1)
@@ -151,6 +205,9 @@ class OurKernel:
             if (key_tiles - -(-key_tiles // splits)) * block_n < 512:
                 splits = 1
         dims["num_splits"] = splits
+        if cluster is None:  # = rt::clusterSizeFor (kDefaultMaxClusterSplits = 2)
+            cluster = bool(self.meta.get("cluster_merge")) and splits == 2
+        self.cluster = splits if cluster else 0
         per_cta = self.meta["workspace_bytes_per_cta"]
         self.workspace = torch.empty(programs * splits * per_cta // 4, device="cuda", dtype=torch.float32)
         self.counters = torch.zeros(programs, device="cuda", dtype=torch.int32)
@@ -184,6 +241,10 @@ class OurKernel:
                 args.append(np.uint64(ptrs[p["name"]]))
             else:
                 args.append(np.int64(dims[p["name"]]))
+        if self.cluster:
+            launch_in_clusters(self.fn.kernel.ptr, self.grid(dims), self.meta["block"], self.smem,
+                               torch.cuda.current_stream().cuda_stream, args, self.cluster)
+            return
         stream = self.cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream)
         self.fn(self.grid(dims), tuple(self.meta["block"]), tuple(args),
                 shared_mem=self.smem, stream=stream)
@@ -306,7 +367,7 @@ def main():
                 methods["authors_triton"] = lambda i: authors_decode(qa[i], ra[i], ka[i], va[i], scale)
 
             row = {"G": G, "B": B, "L": L, "kv_bytes": kv_bytes, "copies": copies,
-                   "splits": dims_p.get("num_splits", 1)}
+                   "splits": dims_p.get("num_splits", 1), "cluster": ours_p.cluster > 0}
             for name, fn in methods.items():
                 try:
                     us = time_graph(fn, copies)
@@ -347,7 +408,7 @@ def main():
                 t = row.get(m)
                 return f"{t:9.1f}" if t else "      n/a"
             tb = lambda m: (f"{kv_bytes / (row[m] * 1e-6) / 1e12:5.2f}" if row.get(m) else "  n/a")
-            print(f"G={G} B={B:3d} L={L:5d} S={row['splits']:2d} | ours P {fmt('ours_parallax')} ({tb('ours_parallax')} TB/s) "
+            print(f"G={G} B={B:3d} L={L:5d} S={row['splits']:2d}{'c' if row['cluster'] else ' '} | ours P {fmt('ours_parallax')} ({tb('ours_parallax')} TB/s) "
                   f"S {fmt('ours_softmax')} | cudnn {fmt('sdpa_cudnn')} ({tb('sdpa_cudnn')}) "
                   f"flash {fmt('sdpa_flash')} | eager {fmt('eager_parallax')} | authors {fmt('authors_triton')} | "
                   f"ratio {row['ours_parallax'] / best if best and row.get('ours_parallax') else float('nan'):6.2f} | "

@@ -66,7 +66,7 @@ def main():
         ref = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None if args.softmax else r[0][:nb], scale)
         dims = decode_dims(B, L)
         for name, kern, occ in variants:
-            auto = kern.prepare(dims, L, sms)["num_splits"]
+            auto = (kern.prepare(dims, L, sms)["num_splits"], kern.cluster > 0)
             for S in split_counts(args.splits, auto):
                 dd = kern.prepare(dims, L, sms, splits=S)
                 run = decode_runner(kern, dd, q, k, v, lens, out, None if args.softmax else r)
@@ -78,10 +78,10 @@ def main():
                 x = out[0][:nb].double()
                 err = ((x - ref).norm() / ref.norm()).item() if torch.isfinite(x).all() else float("inf")
                 tbs = kv_bytes / (us * 1e-6) / 1e12
-                row = {"variant": name, "B": B, "L": L, "splits": S, "us": us, "tbs": tbs,
+                row = {"variant": name, "B": B, "L": L, "splits": S[0], "cluster": S[1], "us": us, "tbs": tbs,
                        "err": err, "ctas_per_sm": occ}
                 rows.append(row)
-                print(f"{name:24s} B={B:3d} L={L:5d} S={S:2d} {us:9.1f} us {tbs:5.2f} TB/s err {err:.1e}"
+                print(f"{name:24s} B={B:3d} L={L:5d} S={S[0]:2d}{'c' if S[1] else ' '} {us:9.1f} us {tbs:5.2f} TB/s err {err:.1e}"
                       f"{'' if err < 1e-2 else '  FAIL'}", flush=True)
         del q, r, k, v, out
         torch.cuda.empty_cache()

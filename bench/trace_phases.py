@@ -41,7 +41,7 @@ def clear_records(kern):
     ptr.memset(0, t["capacity"] * t["slots"] * 8)
 
 
-def summarize(kern, rec, grid, splits):
+def summarize(kern, rec, grid, splits, cluster=False):
     t = kern.meta["trace"]
     names, c0 = t["points"], t["clock0"]
     start, end = rec[:, 0], rec[:, 1]
@@ -57,14 +57,20 @@ def summarize(kern, rec, grid, splits):
            "entry_ns": [int(np.percentile(start[ok] - t0, q)) for q in (0, 50, 100)],
            "exit_ns": [int(np.percentile(end[ok] - t0, q)) for q in (0, 50, 100)],
            "cta_ns": [int(np.percentile(span_ns, q)) for q in (0, 50, 100)]}
-    # Programs: CTAs sharing (blockIdx.x / splits, y, z); the last to exit merges.
+    # Programs: CTAs sharing (blockIdx.x / splits, y, z); the last to exit
+    # merges, or in a cluster launch cluster rank 0 (split 0).
     gx, gy, _ = grid
     idx = np.arange(len(rec))
     prog = (idx % gx) // splits + (gx // splits) * (idx // gx)
     last = np.zeros(len(rec), dtype=bool)
-    for pid in np.unique(prog[ok]):
-        members = idx[(prog == pid) & ok]
-        last[members[np.argmax(end[members])]] = True
+    if cluster:
+        last = (idx % gx) % splits == 0
+    else:
+        for pid in np.unique(prog[ok]):
+            members = idx[(prog == pid) & ok]
+            last[members[np.argmax(end[members])]] = True
+    loop = (clocks[ok, names.index("loop_end")] - clocks[ok, names.index("loop_begin")]) / ghz
+    out["loop_ns"] = [int(np.percentile(loop, q)) for q in (0, 50, 100)]
 
     def phases(mask):
         res = {}
@@ -111,7 +117,7 @@ def main():
         ref = parallax_reference(q[last][:nb], k[last][:nb], v[last][:nb],
                                  None if args.softmax else r[last][:nb], scale)
         dims = decode_dims(B, L)
-        auto = kern.prepare(dims, L, sms)["num_splits"]
+        auto = (kern.prepare(dims, L, sms)["num_splits"], kern.cluster > 0)
         for S in split_counts(args.splits, auto):
             dd = kern.prepare(dims, L, sms, splits=S)
             run = decode_runner(kern, dd, q, k, v, lens, out, None if args.softmax else r)
@@ -126,12 +132,12 @@ def main():
             torch.cuda.synchronize()
             grid = kern.grid(dd)
             ctas = grid[0] * grid[1] * grid[2]
-            s = summarize(kern, read_records(kern, ctas), grid, S)
-            row = {"B": B, "L": L, "G": G, "splits": S, "us": us, "err": err, **s}
+            s = summarize(kern, read_records(kern, ctas), grid, S[0], S[1])
+            row = {"B": B, "L": L, "G": G, "splits": S[0], "cluster": S[1], "us": us, "err": err, **s}
             rows.append(row)
-            print(f"B={B} L={L} G={G} S={S}: {us:.2f} us/call (graph), CTAs saw {s['span_ns'] / 1e3:.2f} us; "
+            print(f"B={B} L={L} G={G} S={S[0]}{' cluster' if S[1] else ''}: {us:.2f} us/call (graph), CTAs saw {s['span_ns'] / 1e3:.2f} us; "
                   f"{s['ctas']} CTAs, entries at {s['entry_ns']} ns, exits at {s['exit_ns']} ns, "
-                  f"CTA {s['cta_ns']} ns, SM {s['ghz']:.2f} GHz, err {err:.1e}", flush=True)
+                  f"CTA {s['cta_ns']} ns, loops {s['loop_ns']} ns, SM {s['ghz']:.2f} GHz, err {err:.1e}", flush=True)
             for which in ("phases_all", "phases_last"):
                 print(f"  {which[7:]:4s}: " + ", ".join(f"{k} {v:.0f}" for k, v in s[which].items()), flush=True)
         del q, r, k, v, out

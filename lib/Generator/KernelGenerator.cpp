@@ -348,6 +348,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   int64_t workspacePerCta = 0;
   if (auto w = kernel->getAttrOfType<IntegerAttr>("parallax.workspace_bytes_per_cta"))
     workspacePerCta = w.getInt();
+  bool clusterMerge = kernel->hasAttr("parallax.cluster_merge");
 
   llvm::LLVMContext llctx;
   PTXOptions ptxOpts;
@@ -386,6 +387,10 @@ mlir::parallax::generateKernel(const GenOptions &o) {
       // Split-KV: workspace = grid x*y*z CTAs x this; counters = one i32 per
       // program (grid / num_splits), zeroed once (the kernel re-zeroes them).
       {"workspace_bytes_per_cta", workspacePerCta},
+      // Split-KV on sm_90+: a launch in clusters of num_splits CTAs (2 to 8)
+      // along x merges the splits through distributed shared memory, without
+      // the workspace and counters.
+      {"cluster_merge", clusterMerge},
       {"options",
        llvm::json::Object{{"probe", o.probe},
                           {"decode", o.decode},

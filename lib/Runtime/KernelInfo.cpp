@@ -195,6 +195,8 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
   out.sharedBytes = static_cast<int64_t>(smem->num);
   if (const Json *w = root.get("workspace_bytes_per_cta"))
     out.workspaceBytesPerCta = static_cast<int64_t>(w->num);
+  if (const Json *c = root.get("cluster_merge"))
+    out.clusterMerge = c->b;
   if (const Json *o = root.get("options")) {
     auto num = [&](const char *k) {
       const Json *v = o->get(k);
@@ -274,6 +276,14 @@ Status parallax::rt::evalGrid(const std::string &f,
     return Status::failure("grid formula '" + f + "' names a dimension that "
                            "was not given");
   return Status::success();
+}
+
+int64_t parallax::rt::clusterSizeFor(const KernelInfo &info, int64_t numSplits,
+                                     int64_t maxSplits) {
+  if (!info.clusterMerge || info.workspaceBytesPerCta <= 0 || numSplits < 2 ||
+      numSplits > std::min(maxSplits, kMaxClusterSplits))
+    return 0;
+  return numSplits;
 }
 
 int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,

@@ -116,7 +116,7 @@ Status parallax::rt::loadKernel(const std::string &jsonPath, Kernel &out,
 Status parallax::rt::launch(const Kernel &k,
                             const std::map<std::string, CUdeviceptr> &ptrs,
                             const std::map<std::string, int64_t> &dims,
-                            CUstream stream) {
+                            CUstream stream, const LaunchOptions &options) {
   std::vector<uint64_t> storage(k.info.params.size());
   std::vector<void *> args(k.info.params.size());
   for (size_t i = 0; i < k.info.params.size(); ++i) {
@@ -144,9 +144,41 @@ Status parallax::rt::launch(const Kernel &k,
     if (grid[d] == 0)
       return Status::success(); // nothing to do (an empty batch or sequence)
   }
-  CU_TRY(cuLaunchKernel(k.function, grid[0], grid[1], grid[2], k.info.block[0],
-                        k.info.block[1], k.info.block[2],
-                        static_cast<unsigned>(k.info.sharedBytes), stream,
-                        args.data(), nullptr));
+  int64_t cluster = 0;
+  if (auto splits = dims.find("num_splits"); splits != dims.end())
+    cluster = clusterSizeFor(k.info, splits->second, options.maxClusterSplits);
+  if (cluster == 0) {
+    CU_TRY(cuLaunchKernel(k.function, grid[0], grid[1], grid[2], k.info.block[0],
+                          k.info.block[1], k.info.block[2],
+                          static_cast<unsigned>(k.info.sharedBytes), stream,
+                          args.data(), nullptr));
+    return Status::success();
+  }
+  // The kernel compares %cluster_nctarank with num_splits: clusters of
+  // exactly the program's splits (consecutive along x) merge in the cluster.
+  CUlaunchAttribute attr{};
+  attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+  attr.value.clusterDim.x = static_cast<unsigned>(cluster);
+  attr.value.clusterDim.y = 1;
+  attr.value.clusterDim.z = 1;
+  CUlaunchConfig config{};
+  config.gridDimX = static_cast<unsigned>(grid[0]);
+  config.gridDimY = static_cast<unsigned>(grid[1]);
+  config.gridDimZ = static_cast<unsigned>(grid[2]);
+  config.blockDimX = static_cast<unsigned>(k.info.block[0]);
+  config.blockDimY = static_cast<unsigned>(k.info.block[1]);
+  config.blockDimZ = static_cast<unsigned>(k.info.block[2]);
+  config.sharedMemBytes = static_cast<unsigned>(k.info.sharedBytes);
+  config.hStream = stream;
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  CUresult r = cuLaunchKernelEx(&config, k.function, args.data(), nullptr);
+  if (r != CUDA_SUCCESS)
+    return Status::failure("cuLaunchKernelEx of " + k.info.entry + " in clusters of " +
+                           std::to_string(cluster) + " CTAs (num_splits " +
+                           std::to_string(cluster) + ", grid " + std::to_string(grid[0]) +
+                           "x" + std::to_string(grid[1]) + "x" + std::to_string(grid[2]) +
+                           "): " + cudaErrorName(r) +
+                           "; LaunchOptions::maxClusterSplits = 0 merges through the workspace");
   return Status::success();
 }

@@ -8,11 +8,14 @@ import sys
 rows, sanitizers, summary = [], [], []
 for line in open(sys.argv[1]):
     line = line.strip()
-    m = re.match(r"(PASS|FAIL) (\S+)(?: splits=(\d+))? B=(\d+) Lq=(\d+) Lk=(\d+) rel-L2=(\S+) "
-                 r"max-abs=(\S+) nan=(\d+) elements=(\d+) tol=(\S+)", line)
+    m = re.match(r"(PASS|FAIL) (\S+)(?: splits=(\d+)( \(cluster\))?)? B=(\d+) Lq=(\d+) Lk=(\d+) "
+                 r"rel-L2=(\S+) max-abs=(\S+) nan=(\d+) elements=(\d+) tol=(\S+)", line)
     if m:
-        res, name, splits, *rest = m.groups()
-        rows.append(f"| {res} | `{name}` | {splits or '-'} | " + " | ".join(rest) + " |")
+        res, name, splits, cluster, *rest = m.groups()
+        splits = (splits + (" (cluster)" if cluster else "")) if splits else "-"
+        rows.append(f"| {res} | `{name}` | {splits} | " + " | ".join(rest) + " |")
+    elif line.startswith(("PASS", "FAIL")):
+        sys.exit(f"numerics-report: unrecognized result line: {line}")
     elif line.startswith("sanitizer "):
         sanitizers.append(f"- {line}")
     elif line.startswith(("numerics:", "sanitizers:")):

@@ -21,8 +21,12 @@ san=0 sanfail=0
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
     # Prefill, two decodes, warp groups; bulk copies in decode (tail rows
-    # zero-filled) and prefill (3 stages); the whole-tile group merge (D=48).
-    for c in 1 29 33 57 66 70 74; do
+    # zero-filled) and prefill (3 stages); the whole-tile group merge (D=48);
+    # split-KV merged in a cluster and through the workspace.
+    for spec in 1 29 33 57 66 70 74 "29 --num-splits=2" "29 --num-splits=3 --max-cluster-splits=8" \
+        "74 --num-splits=4 --max-cluster-splits=8"; do
+      c="${spec%% *}"; extra=""
+      [ "$spec" != "$c" ] && extra="${spec#* }"
       line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")
       json="${line%% *}"
       # Small shapes: the sanitizers are slow.
@@ -30,11 +34,11 @@ if command -v compute-sanitizer >/dev/null; then
       case "$json" in *decode*) shape="--b=2 --lq=1 --lk=300 --seq-lens=300,17" ;; esac
       # shellcheck disable=SC2086
       if compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$dir/kernels/$json" \
-          $shape --no-cache > /tmp/san.log 2>&1; then
-        echo "sanitizer $tool $json: clean ($(grep -E "(ERROR|RACECHECK) SUMMARY" /tmp/san.log | tail -1 | sed "s/^========= //"))"
+          $shape $extra --no-cache > /tmp/san.log 2>&1; then
+        echo "sanitizer $tool $json $extra: clean ($(grep -E "(ERROR|RACECHECK) SUMMARY" /tmp/san.log | tail -1 | sed "s/^========= //"))"
         san=$((san + 1))
       else
-        echo "sanitizer $tool $json: FAILED"
+        echo "sanitizer $tool $json $extra: FAILED"
         # The whole report: both accesses of a hazard, with their offsets.
         grep -v "^PASS\|^FAIL" /tmp/san.log | head -60
         sanfail=$((sanfail + 1))

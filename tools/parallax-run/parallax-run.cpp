@@ -56,9 +56,11 @@ int fail(const std::string &msg, int code = 2) {
 int main(int argc, char **argv) {
   if (argc < 2)
     return fail("usage: parallax-run KERNEL.json --b=N --lq=N --lk=N "
-                "[--seq-lens=a,b,...] [--seed=S] [--bench=ITERS] [--no-cache]");
+                "[--seq-lens=a,b,...] [--seed=S] [--bench=ITERS] [--num-splits=N] "
+                "[--max-cluster-splits=N] [--no-cache]");
   std::string jsonPath = argv[1];
   int64_t B = 1, Lq = 1, Lk = 1, bench = 0, numSplits = 0;
+  rt::LaunchOptions launchOpts;
   uint64_t seed = 1;
   std::vector<int32_t> seqLens, varlenQ, varlenK;
   rt::CacheOptions cache = rt::defaultCacheOptions();
@@ -76,6 +78,8 @@ int main(int argc, char **argv) {
       bench = std::stoll(v);
     else if (arg(argv[i], "--num-splits", v))
       numSplits = std::stoll(v);
+    else if (arg(argv[i], "--max-cluster-splits", v))
+      launchOpts.maxClusterSplits = std::stoll(v);
     else if (arg(argv[i], "--seq-lens", v)) {
       size_t pos = 0;
       while (pos < v.size()) {
@@ -300,7 +304,7 @@ int main(int argc, char **argv) {
     ptrs["workspace"] = dwork;
     ptrs["counters"] = dcount;
   }
-  st = rt::launch(kernel, ptrs, dims);
+  st = rt::launch(kernel, ptrs, dims, 0, launchOpts);
   if (!st)
     return fail(st.error);
   CHECK_CU(cuCtxSynchronize());
@@ -328,7 +332,7 @@ int main(int argc, char **argv) {
     std::vector<float> times;
     for (int64_t it = 0; it < bench + 3; ++it) {
       CHECK_CU(cuEventRecord(a, 0));
-      st = rt::launch(kernel, ptrs, dims);
+      st = rt::launch(kernel, ptrs, dims, 0, launchOpts);
       if (!st)
         return fail(st.error);
       CHECK_CU(cuEventRecord(b, 0));
@@ -346,7 +350,13 @@ int main(int argc, char **argv) {
   std::printf("%s %s%s B=%lld Lq=%lld Lk=%lld rel-L2=%.3e max-abs=%.3e nan=%zu "
               "elements=%zu tol=%.0e cache=%s%s\n",
               ok ? "PASS" : "FAIL", kernel.info.entry.c_str(),
-              numSplits > 0 ? (" splits=" + std::to_string(numSplits)).c_str() : "",
+              numSplits > 0 ? (" splits=" + std::to_string(numSplits) +
+                               (rt::clusterSizeFor(kernel.info, numSplits,
+                                                   launchOpts.maxClusterSplits)
+                                    ? " (cluster)"
+                                    : ""))
+                                  .c_str()
+                            : "",
               (long long)B,
               (long long)Lq, (long long)Lk, err, maxAbs, nans, nq, tol,
               kernel.fromCache ? "hit" : "miss",

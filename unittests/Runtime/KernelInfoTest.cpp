@@ -95,6 +95,26 @@ TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
   EXPECT_EQ(chooseNumSplits(8, 32, 132, 1, 64), 8);
 }
 
+TEST(KernelInfo, ClusterLaunchOnlyForClusterMergeKernelsOf2To8Splits) {
+  KernelInfo info;
+  ASSERT_TRUE(parseKernelInfo(kMeta, info).ok);
+  EXPECT_FALSE(info.clusterMerge); // absent in the metadata: off
+  std::string split(kMeta);
+  split.insert(split.rfind('}'), R"(, "workspace_bytes_per_cta": 8576, "cluster_merge": true)");
+  ASSERT_TRUE(parseKernelInfo(split, info).ok);
+  EXPECT_TRUE(info.clusterMerge);
+  EXPECT_EQ(info.workspaceBytesPerCta, 8576);
+  EXPECT_EQ(clusterSizeFor(info, 1), 0); // one split: nothing to merge
+  EXPECT_EQ(clusterSizeFor(info, 2), 2);  // the default: pairs only
+  EXPECT_EQ(clusterSizeFor(info, 3), 0);
+  EXPECT_EQ(clusterSizeFor(info, 7, 8), 7);
+  EXPECT_EQ(clusterSizeFor(info, kMaxClusterSplits, 8), kMaxClusterSplits);
+  EXPECT_EQ(clusterSizeFor(info, 16, 16), 0); // beyond the portable size
+  EXPECT_EQ(clusterSizeFor(info, 2, 0), 0);   // clusters off
+  info.clusterMerge = false;                  // sm_80 kernels
+  EXPECT_EQ(clusterSizeFor(info, 2), 0);
+}
+
 TEST(KernelInfo, CacheKeyChangesWithEverythingItCovers) {
   KernelInfo info;
   ASSERT_TRUE(parseKernelInfo(kMeta, info).ok);

@@ -50,6 +50,9 @@ struct KernelInfo {
   int64_t workspaceBytesPerCta = 0; ///< > 0: split-KV kernel
   int64_t blockN = 0;
   int64_t kvGroups = 1; ///< warp groups that split a CTA's key tiles
+  /// Split-KV on sm_90+: launched in clusters of num_splits CTAs (2 to
+  /// kMaxClusterSplits), the splits merge through distributed shared memory.
+  bool clusterMerge = false;
   std::string raw;
 };
 
@@ -61,6 +64,22 @@ Status parseKernelInfo(const std::string &json, KernelInfo &out);
 /// none unless splitting takes at least 512 keys off each CTA.
 int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs,
                         int64_t kvGroups, int64_t keysPerTile);
+
+/// The largest portable thread-block cluster (CUDA guarantees 8 on sm_90).
+inline constexpr int64_t kMaxClusterSplits = 8;
+/// Split counts up to this are launched as clusters by default. On the H200
+/// 2-CTA clusters beat the workspace merge at every point timed (B = 1 to 8,
+/// L = 2048 to 32768: 0.3-4%), while 4- and 8-CTA clusters ran up to 1.4x
+/// slower once there were more than a few dozen of them (a cluster's CTAs
+/// share one GPC, and pairs of them one SM): docs/performance.md.
+inline constexpr int64_t kDefaultMaxClusterSplits = 2;
+
+/// How many CTAs form a cluster along x for this launch: num_splits when the
+/// kernel merges splits in a cluster and 2 <= num_splits <= min(maxSplits,
+/// kMaxClusterSplits) (the merge then skips the workspace round trip), else
+/// 0 (no cluster).
+int64_t clusterSizeFor(const KernelInfo &info, int64_t numSplits,
+                       int64_t maxSplits = kDefaultMaxClusterSplits);
 
 /// Evaluates one grid formula with the dimension values.
 Status evalGrid(const std::string &formula,

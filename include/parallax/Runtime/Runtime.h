@@ -36,10 +36,19 @@ struct Kernel {
 Status loadKernel(const std::string &jsonPath, Kernel &out,
                   const CacheOptions &cache = defaultCacheOptions());
 
+struct LaunchOptions {
+  /// Split-KV kernels with cluster_merge: launch 2 to this many splits as
+  /// clusters of num_splits CTAs that merge through distributed shared
+  /// memory (see clusterSizeFor; at most kMaxClusterSplits). 0 or 1: always
+  /// merge through the workspace.
+  int64_t maxClusterSplits = kDefaultMaxClusterSplits;
+};
+
 /// Launches with pointers and dimensions by parameter name; every parameter
 /// must be given. Checks the launch error (not the kernel's completion).
 Status launch(const Kernel &k, const std::map<std::string, CUdeviceptr> &ptrs,
-              const std::map<std::string, int64_t> &dims, CUstream stream = 0);
+              const std::map<std::string, int64_t> &dims, CUstream stream = 0,
+              const LaunchOptions &options = {});
 
 } // namespace parallax::rt
 

@@ -217,6 +217,7 @@ struct ConvertParallaxToNVVMPass
         info->kvGroups = kvGroups;
         info->splitKv = splitKv;
         info->bulkCopy = bulkCopy && target->computeCapability >= 90;
+        info->clusterMerge = splitKv && target->computeCapability >= 90;
       }
       if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
           failed(checkResources(*info, *target, numStages, info->loop)))
@@ -267,6 +268,7 @@ struct CheckResourcesPass
         info->kvGroups = kvGroups;
         info->splitKv = splitKv;
         info->bulkCopy = bulkCopy && target->computeCapability >= 90;
+        info->clusterMerge = splitKv && target->computeCapability >= 90;
       }
       if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
           failed(checkResources(*info, *target, numStages, info->loop)))

@@ -1065,6 +1065,15 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
     qTile = arith::DivSIOp::create(b, loc, x, numSplits);
     split = arith::RemSIOp::create(b, loc, x, numSplits);
     ids[0] = arith::TruncIOp::create(b, loc, i32(), qTile);
+    if (p.clusterMerge) {
+      // Launched as clusters of exactly num_splits CTAs along x (cluster rank
+      // = split): merge through distributed shared memory.
+      clusterMerged = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                toI64(NVVM::ClusterDim::create(b, loc, i32())), numSplits),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, numSplits, c64(1)));
+    }
   }
   for (size_t k = 0; k < ivs.size(); ++k) {
     Value iv = ivs[ivs.size() - 1 - k];
@@ -1080,6 +1089,14 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
       return failure();
   if (failed(lowerOp(p.forall.getTerminator())))
     return failure();
+  if (clusterMerged) {
+    // Keep this CTA's shared memory until cluster rank 0 has read it (its
+    // arrive follows the merge).
+    auto wait = scf::IfOp::create(b, loc, clusterMerged, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(wait.thenBlock());
+    NVVM::ClusterWaitOp::create(b, loc, b.getUnitAttr());
+  }
   if (trace) {
     tracePoint(TracePoint::Exit);
     traceStore(kTraceExitTimeSlot, NVVM::GlobalTimerOp::create(b, loc, i64()));

@@ -53,6 +53,9 @@ struct ProgramInfo {
   int64_t headDim = 0, blockN = 0, warps = 0;
   int64_t kvGroups = 1; ///< warp groups that split the key tiles of a program
   bool splitKv = false; ///< CTAs split the key tiles too (num_splits at launch)
+  /// Split-KV on sm_90+: launched as clusters of num_splits CTAs, the splits
+  /// merge through distributed shared memory instead of the workspace.
+  bool clusterMerge = false;
   /// K/V rows arrive by cp.async.bulk (the TMA engine, sm_90+) and complete
   /// on one mbarrier per stage, instead of 16-byte cp.async per thread.
   bool bulkCopy = false;
@@ -83,7 +86,9 @@ struct ProgramInfo {
   int64_t stagingBytes(int64_t stages) const {
     int64_t staging =
         kvGroups * stages * static_cast<int64_t>(loopLoads.size()) * tileBytes();
-    int64_t merge = kvGroups > 1 ? kvGroups * carriedRegs * 32 * warps * 4 : 0;
+    // (A cluster merge leaves the CTA's partial in the first slot.)
+    int64_t slots = std::max<int64_t>(kvGroups > 1 ? kvGroups : 0, clusterMerge ? 1 : 0);
+    int64_t merge = slots * carriedRegs * 32 * warps * 4;
     return llvm::alignTo(std::max(staging, merge), 8);
   }
   /// Then one mbarrier per group and stage (bulk copies), never overlapped.
@@ -289,8 +294,26 @@ private:
   /// kTraceClock0 + point of this CTA's record in parallax_trace.
   void tracePoint(TracePoint point);
   void traceStore(int64_t slot, Value v);
+  /// Split-KV: merges the program's splits into its last CTA (sets
+  /// isLastSplit), through the workspace or, in a cluster launch, through
+  /// distributed shared memory.
   LogicalResult mergeSplits(SmallVector<Value> &merged, const RegSlice &slice,
                             int64_t fullRegs, scf::YieldOp yield);
+  /// Workspace, counter, last CTA merges; returns whether this CTA is last.
+  Value mergeSplitsInWorkspace(SmallVector<Value> &merged, const RegSlice &slice,
+                               int64_t fullRegs, int64_t maxIdx);
+  /// Cluster of the program's splits: each CTA merges and stores its rows
+  /// through DSMEM; returns whether this lane's rows are this CTA's.
+  Value mergeSplitsInCluster(SmallVector<Value> &merged, const RegSlice &slice,
+                             int64_t maxIdx);
+  /// This CTA's partial slice at `own` (a workspace or shared-memory slot).
+  void storePartial(ArrayRef<Value> merged, const RegSlice &slice, Value own,
+                    Value sliceOffset);
+  /// Merges splits [0, to), the partial of split sp at splitBase(sp).
+  SmallVector<Value> mergeSplitLoop(const RegSlice &slice, int64_t maxIdx, Value to,
+                                    Value sliceOffset,
+                                    llvm::function_ref<Value(Value)> splitBase,
+                                    Value laneLoads = {});
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerLoop(scf::ForOp loop);
   LogicalResult lowerStore(tensor::ParallelInsertSliceOp op);
@@ -390,6 +413,9 @@ private:
   // count (a launch parameter), this CTA's split and query tile, and whether
   // this CTA is the program's last to finish (the one that stores).
   Value workspace, counters, numSplits, split, qTile, isLastSplit;
+  /// Cluster launch (sm_90+): the splits of a program are one cluster and
+  /// merge through distributed shared memory (null: never).
+  Value clusterMerged;
   /// First column of this group's accumulator slice (null: not sliced).
   Value sliceColumn;
   IRMapping scalars;

@@ -141,19 +141,95 @@ KernelBuilder::mergePartials(ArrayRef<SmallVector<Value>> all,
   return merged;
 }
 
-LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
-                                         const RegSlice &sl, int64_t fullRegs,
-                                         scf::YieldOp yield) {
+void KernelBuilder::storePartial(ArrayRef<Value> merged, const RegSlice &sl,
+                                 Value own, Value sliceOffset) {
+  // Row statistics are the same in every group: group 0 writes them. The
+  // accumulator slices: each group its own (all of them in group 0 if the
+  // tiles are not sliced). Register k sits at slotOf(own, k).
+  int64_t tpg = 32 * p.warps;
+  Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
+  Value ownSlice = gep(own, sliceOffset);
+  for (bool sliced : {false, true}) {
+    bool everyGroup = sliced && sl.groupStride;
+    auto ifOp = scf::IfOp::create(
+        b, loc, everyGroup ? arith::ConstantIntOp::create(b, loc, 1, 1).getResult() : isGroup0,
+        false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (auto [k, full] : llvm::enumerate(sl.fullIndex))
+      if (sl.byGroup[k] == sliced)
+        LLVM::StoreOp::create(b, loc, merged[k],
+                              gep(sliced ? ownSlice : own, c64(full * tpg * 4)), 4);
+  }
+}
+
+SmallVector<Value> KernelBuilder::mergeSplitLoop(
+    const RegSlice &sl, int64_t maxIdx, Value to, Value sliceOffset,
+    llvm::function_ref<Value(Value)> splitBase, Value laneLoads) {
+  // Splits [0, to) in steps of `batch`: their loads are all in flight at once
+  // (one round trip per step), then one rescale folds them in. Every group
+  // merges its own slice; CTAs with to = 0 skip the loop. Lanes where
+  // laneLoads (if given) is false merge empty partials.
+  int64_t tpg = 32 * p.warps, regs = sl.fullIndex.size();
+  const Carried &mc = sl.carried[maxIdx];
+  Value negInf = cf(-std::numeric_limits<double>::infinity());
+  auto isMax = [&](int64_t k) {
+    return k >= static_cast<int64_t>(mc.first) &&
+           k < static_cast<int64_t>(mc.first + mc.count);
+  };
+  auto loadSplit = [&](Value cond, Value sp) {
+    // Split sp's slice if cond, else an empty partial (m = -inf, zeros).
+    // (Unconditional loads from split 0 and a select were slower on the
+    // H200: 1.7 against 1.1 us for 8 splits from L2, and in a cluster every
+    // CTA's idle lanes then read rank 0's shared memory.)
+    SmallVector<Type> types(regs, f32());
+    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value base = splitBase(sp), slice = gep(base, sliceOffset);
+    SmallVector<Value> xs;
+    for (int64_t k = 0; k < regs; ++k)
+      xs.push_back(LLVM::LoadOp::create(
+          b, loc, f32(), gep(sl.byGroup[k] ? slice : base, c64(sl.fullIndex[k] * tpg * 4)), 4));
+    scf::YieldOp::create(b, loc, xs);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    SmallVector<Value> empty;
+    for (int64_t k = 0; k < regs; ++k)
+      empty.push_back(isMax(k) ? negInf : cf(0));
+    scf::YieldOp::create(b, loc, empty);
+    return SmallVector<Value>(ifOp.getResults());
+  };
+  // Registers: the running slice, `batch` loaded slices, addresses.
+  int64_t regLimit = target.maxRegistersPerThread;
+  if (minCtasPerSm > 0)
+    regLimit = std::min<int64_t>(regLimit, 65536 / (32 * p.warps * p.kvGroups * minCtasPerSm));
+  int64_t batch = std::clamp<int64_t>((regLimit - 48 - 2 * regs) / regs, 1, 8);
+  SmallVector<Value> init;
+  for (int64_t k = 0; k < regs; ++k)
+    init.push_back(isMax(k) ? negInf : cf(0));
+  auto loop = scf::ForOp::create(b, loc, c64(0), to, c64(batch), init);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value sp0 = loop.getInductionVar();
+  SmallVector<SmallVector<Value>> parts{SmallVector<Value>(loop.getRegionIterArgs())};
+  for (int64_t k = 0; k < batch; ++k) {
+    Value sp = addc(sp0, k);
+    Value cond = lt(sp, to);
+    if (laneLoads)
+      cond = arith::AndIOp::create(b, loc, cond, laneLoads);
+    parts.push_back(loadSplit(cond, sp));
+  }
+  scf::YieldOp::create(b, loc, mergePartials(parts, sl.carried, maxIdx));
+  return SmallVector<Value>(loop.getResults());
+}
+
+Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
+                                            const RegSlice &sl, int64_t fullRegs,
+                                            int64_t maxIdx) {
   // Every CTA of a program writes its partial registers to the workspace; the
   // last one to arrive (a per-program counter) merges them and stores, then
   // resets the counter so the next launch (or graph replay) starts at zero.
-  // Each warp group writes, and later merges, its own slice.
-  int64_t maxIdx = maxCarriedIndex(yield);
-  if (maxIdx < 0)
-    return yield.emitError() << "cannot split keys: no running max";
-  int64_t tpg = 32 * p.warps, regs = merged.size();
-  kernel->setAttr("parallax.workspace_bytes_per_cta",
-                  b.getI64IntegerAttr(fullRegs * tpg * 4));
+  int64_t tpg = 32 * p.warps;
   Value tidInGroup = add(mulc(warp, 32), lane);
   Value prog = add(mul(add(mul(toI64(NVVM::BlockIdZOp::create(b, loc, i32())),
                                toI64(NVVM::GridDimYOp::create(b, loc, i32()))),
@@ -169,27 +245,7 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
     return gep(workspace,
                mulc(add(mulc(add(mul(prog, numSplits), sp), fullRegs * tpg), tidInGroup), 4));
   };
-  auto slotOf = [&](Value base, Value sliceBase, size_t k) {
-    return gep(sl.byGroup[k] ? sliceBase : base, c64(sl.fullIndex[k] * tpg * 4));
-  };
-  {
-    // Row statistics are the same in every group: group 0 writes them. The
-    // accumulator slices: each group its own (all of them in group 0 if
-    // the tiles are not sliced).
-    Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
-    Value own = splitBase(split), ownSlice = gep(own, sliceOffset);
-    for (bool sliced : {false, true}) {
-      bool everyGroup = sliced && sl.groupStride;
-      auto ifOp = scf::IfOp::create(
-          b, loc, everyGroup ? arith::ConstantIntOp::create(b, loc, 1, 1).getResult() : isGroup0,
-          false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      for (int64_t k = 0; k < regs; ++k)
-        if (sl.byGroup[k] == sliced)
-          LLVM::StoreOp::create(b, loc, merged[k], slotOf(own, ownSlice, k), 4);
-    }
-  }
+  storePartial(merged, sl, splitBase(split), sliceOffset);
   // Thread 0 counts this CTA in; a barrier with an OR reduction tells every
   // thread whether this CTA is the program's last (no shared memory needed).
   // Ordering (CUTLASS's semaphore pattern): the barrier orders the CTA's
@@ -234,60 +290,90 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
       NVVM::BarrierReductionAttr::get(b.getContext(), NVVM::BarrierReduction::OR),
       arith::ExtUIOp::create(b, loc, i32(), ifOp.getResult(0)).getResult())
                       .getRes();
-  isLastSplit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, anyLast, c32(0));
+  Value isLast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, anyLast, c32(0));
   tracePoint(TracePoint::LastKnown);
-  // The last CTA merges every split, `batch` splits per step: their loads are
-  // all in flight at once (one L2 round trip per step), then one rescale
-  // folds them in. Every group merges its own slice; the other CTAs' loops
-  // run zero times. Thread 0's acquire fence and the OR barrier order these
-  // plain loads after the other CTAs' stores.
-  const Carried &mc = sl.carried[maxIdx];
-  Value negInf = cf(-std::numeric_limits<double>::infinity());
-  auto isMax = [&](int64_t k) {
-    return k >= static_cast<int64_t>(mc.first) &&
-           k < static_cast<int64_t>(mc.first + mc.count);
-  };
-  auto loadSplit = [&](Value cond, Value sp) {
-    // Split sp's slice if cond, else an empty partial (m = -inf, zeros).
-    SmallVector<Type> types(regs, f32());
-    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value base = splitBase(sp), slice = gep(base, sliceOffset);
-    SmallVector<Value> xs;
-    for (int64_t k = 0; k < regs; ++k)
-      xs.push_back(LLVM::LoadOp::create(b, loc, f32(), slotOf(base, slice, k), 4));
-    scf::YieldOp::create(b, loc, xs);
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    SmallVector<Value> empty;
-    for (int64_t k = 0; k < regs; ++k)
-      empty.push_back(isMax(k) ? negInf : cf(0));
-    scf::YieldOp::create(b, loc, empty);
-    return SmallVector<Value>(ifOp.getResults());
-  };
-  // Registers: the running slice, `batch` loaded slices, addresses.
-  int64_t regLimit = target.maxRegistersPerThread;
-  if (minCtasPerSm > 0)
-    regLimit = std::min<int64_t>(regLimit, 65536 / (32 * p.warps * p.kvGroups * minCtasPerSm));
-  int64_t batch = std::clamp<int64_t>((regLimit - 48 - 2 * regs) / regs, 1, 8);
-  SmallVector<Value> init;
-  for (int64_t k = 0; k < regs; ++k)
-    init.push_back(isMax(k) ? negInf : cf(0));
-  Value to = sel(isLastSplit, numSplits, c64(0));
-  auto loop = scf::ForOp::create(b, loc, c64(0), to, c64(batch), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value sp0 = loop.getInductionVar();
-    SmallVector<SmallVector<Value>> parts{SmallVector<Value>(loop.getRegionIterArgs())};
-    for (int64_t k = 0; k < batch; ++k) {
-      Value sp = addc(sp0, k);
-      parts.push_back(loadSplit(lt(sp, to), sp));
-    }
-    scf::YieldOp::create(b, loc, mergePartials(parts, sl.carried, maxIdx));
-  }
-  merged.assign(loop.getResults().begin(), loop.getResults().end());
+  // Only the last CTA merges (the others' loops run zero times). Thread 0's
+  // acquire fence and the OR barrier order these plain loads after the other
+  // CTAs' stores.
+  merged = mergeSplitLoop(sl, maxIdx, sel(isLast, numSplits, c64(0)), sliceOffset, splitBase);
   tracePoint(TracePoint::SplitsMerged);
+  return isLast;
+}
+
+Value KernelBuilder::mergeSplitsInCluster(SmallVector<Value> &merged,
+                                          const RegSlice &sl, int64_t maxIdx) {
+  // The program's splits are one thread-block cluster (cluster rank =
+  // split). Each CTA leaves its partial in its own shared memory, laid out
+  // as a workspace slot. Then the CTAs share the merge by rows: CTA s reads
+  // the rows r with r % 8 % num_splits == s (the lanes with g % num_splits
+  // == s) of every CTA's partial through distributed shared memory (mapa),
+  // merges and stores them. One CTA reading everything was bound by the
+  // SM-to-SM bandwidth (H200: 2.0 us for 8 splits of 8.6 KB, B=1 L=4096).
+  // No workspace, fence or counter: two cluster barriers order it all.
+  int64_t tpg = 32 * p.warps;
+  Value tidInGroup = add(mulc(warp, 32), lane);
+  Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
+  // The partial reuses the start of the staging memory: every group must be
+  // done reading the groups' merge slots there.
+  if (p.kvGroups > 1)
+    NVVM::Barrier0Op::create(b, loc);
+  Value own = gep(smem, mulc(tidInGroup, 4));
+  storePartial(merged, sl, own, sliceOffset);
+  tracePoint(TracePoint::PartialStored);
+  // Arrive releases these stores to the cluster; wait acquires the others'.
+  NVVM::ClusterArriveOp::create(b, loc, b.getUnitAttr());
+  NVVM::ClusterWaitOp::create(b, loc, b.getUnitAttr());
+  tracePoint(TracePoint::Counted);
+  Value ownsRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         arith::RemSIOp::create(b, loc, g, numSplits), split);
+  tracePoint(TracePoint::LastKnown);
+  auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  merged = mergeSplitLoop(
+      sl, maxIdx, numSplits, sliceOffset,
+      [&](Value sp) -> Value {
+        return NVVM::MapaOp::create(b, loc, ptrCluster, own,
+                                    arith::TruncIOp::create(b, loc, i32(), sp));
+      },
+      ownsRows);
+  // The CTA's reads are done once it arrives; every CTA waits for all
+  // arrivals before it exits (its shared memory must outlive the others'
+  // reads), at the kernel's end.
+  NVVM::ClusterArriveOp::create(b, loc, b.getUnitAttr());
+  tracePoint(TracePoint::SplitsMerged);
+  return ownsRows;
+}
+
+LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
+                                         const RegSlice &sl, int64_t fullRegs,
+                                         scf::YieldOp yield) {
+  int64_t maxIdx = maxCarriedIndex(yield);
+  if (maxIdx < 0)
+    return yield.emitError() << "cannot split keys: no running max";
+  int64_t tpg = 32 * p.warps;
+  kernel->setAttr("parallax.workspace_bytes_per_cta",
+                  b.getI64IntegerAttr(fullRegs * tpg * 4));
+  if (!clusterMerged) {
+    isLastSplit = mergeSplitsInWorkspace(merged, sl, fullRegs, maxIdx);
+    return success();
+  }
+  kernel->setAttr("parallax.cluster_merge", b.getUnitAttr());
+  // sm_90+: the launch decides. A cluster of exactly num_splits CTAs merges
+  // through distributed shared memory; any other launch uses the workspace.
+  SmallVector<Type> types(merged.size(), f32());
+  types.push_back(b.getI1Type());
+  auto ifOp = scf::IfOp::create(b, loc, types, clusterMerged, /*withElse=*/true);
+  for (bool inCluster : {true, false}) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(inCluster ? ifOp.thenBlock() : ifOp.elseBlock());
+    SmallVector<Value> regs(merged);
+    Value last = inCluster ? mergeSplitsInCluster(regs, sl, maxIdx)
+                           : mergeSplitsInWorkspace(regs, sl, fullRegs, maxIdx);
+    regs.push_back(last);
+    scf::YieldOp::create(b, loc, regs);
+  }
+  ValueRange results = ifOp.getResults();
+  merged.assign(results.begin(), results.begin() + (results.size() - 1));
+  isLastSplit = results.back();
   return success();
 }
 

@@ -1,0 +1,63 @@
+// RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_90 kv-groups=2 split-kv=true" | FileCheck %s
+// RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_80 kv-groups=2 split-kv=true" | FileCheck %s --check-prefix=SM80
+
+// Split-KV on sm_90: the launch decides how the splits merge. Launched in
+// clusters of exactly num_splits CTAs (%cluster_nctarank == num_splits > 1),
+// each CTA leaves its partial in its own shared memory and, after a cluster
+// barrier, merges and stores its rows (g % num_splits == split) of every
+// CTA's partial through distributed shared memory; any other launch takes
+// the workspace, counter and last-CTA path. Every CTA waits at the end for
+// the others' reads of its shared memory.
+
+// CHECK: llvm.func @split
+// CHECK-SAME: parallax.cluster_merge
+// CHECK-SAME: parallax.workspace_bytes_per_cta = 2432
+// CHECK: %[[MULTI:.*]] = arith.cmpi sgt, %arg15, %{{.*}} : i64
+// CHECK: %[[NCTA:.*]] = nvvm.read.ptx.sreg.cluster.nctarank : i32
+// CHECK: %[[NCTA64:.*]] = arith.extsi %[[NCTA]] : i32 to i64
+// CHECK: %[[SAME:.*]] = arith.cmpi eq, %[[NCTA64]], %arg15 : i64
+// CHECK: %[[CLUSTER:.*]] = arith.andi %[[SAME]], %[[MULTI]] : i1
+// CHECK: scf.for
+// CHECK: nvvm.mma.sync
+// CHECK: scf.if %[[CLUSTER]] -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, i1)
+// The groups are done with their merge slots; the partial goes there.
+// CHECK: nvvm.barrier0
+// CHECK-COUNT-3: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<3>
+// CHECK: scf.if %true
+// CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<3>
+// CHECK: nvvm.cluster.arrive {aligned}
+// CHECK-NEXT: nvvm.cluster.wait {aligned}
+// CHECK-NEXT: %[[ROW:.*]] = arith.remsi %{{.*}}, %arg15 : i64
+// CHECK-NEXT: %[[OWNS:.*]] = arith.cmpi eq, %[[ROW]], %{{.*}} : i64
+// Every CTA loops over all splits; the lanes of its rows load.
+// CHECK: scf.for %{{.*}} = %{{.*}} to %arg15 step
+// CHECK: arith.andi %{{.*}}, %[[OWNS]] : i1
+// CHECK: nvvm.mapa %{{.*}}, %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// CHECK-COUNT-11: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<7> -> f32
+// CHECK: llvm.intr.exp2
+// CHECK: nvvm.cluster.arrive {aligned}
+// CHECK: scf.yield %{{.*}}, %[[OWNS]] : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, i1
+// CHECK: } else {
+// CHECK: llvm.atomicrmw add
+// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+// The stores are guarded by the lane's rows (cluster) or the last CTA.
+// CHECK: arith.andi
+// CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<1>
+// CHECK: scf.if %[[CLUSTER]] {
+// CHECK-NEXT: nvvm.cluster.wait {aligned}
+// CHECK-NEXT: }
+// CHECK-NEXT: llvm.return
+
+// sm_80 has no clusters: the workspace path only.
+// SM80: llvm.func @split
+// SM80-NOT: parallax.cluster_merge
+// SM80-NOT: nvvm.cluster
+// SM80-NOT: nvvm.mapa
+// SM80: llvm.atomicrmw add
+// SM80-NOT: nvvm.cluster
+// SM80: llvm.return
+
+func.func @split(%q: tensor<?x1x?x32xbf16>, %k: tensor<?x1x?x32xbf16>, %v: tensor<?x1x?x32xbf16>, %r: tensor<?x1x?x32xbf16>) -> tensor<?x1x?x32xbf16> attributes {parallax.arg_names = ["q", "k", "v", "r"]} {
+  %o = parallax.attention %q, %k, %v probe %r : tensor<?x1x?x32xbf16>, tensor<?x1x?x32xbf16>, tensor<?x1x?x32xbf16>, tensor<?x1x?x32xbf16> -> tensor<?x1x?x32xbf16>
+  return %o : tensor<?x1x?x32xbf16>
+}
