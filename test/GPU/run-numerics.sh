@@ -35,10 +35,10 @@ if command -v compute-sanitizer >/dev/null; then
       # shellcheck disable=SC2086
       if compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$dir/kernels/$json" \
           $shape $extra --no-cache > /tmp/san.log 2>&1; then
-        echo "sanitizer $tool $json $extra: clean ($(grep -E "(ERROR|RACECHECK) SUMMARY" /tmp/san.log | tail -1 | sed "s/^========= //"))"
+        echo "sanitizer $tool $json${extra:+ $extra}: clean ($(grep -E "(ERROR|RACECHECK) SUMMARY" /tmp/san.log | tail -1 | sed "s/^========= //"))"
         san=$((san + 1))
       else
-        echo "sanitizer $tool $json $extra: FAILED"
+        echo "sanitizer $tool $json${extra:+ $extra}: FAILED"
         # The whole report: both accesses of a hazard, with their offsets.
         grep -v "^PASS\|^FAIL" /tmp/san.log | head -60
         sanfail=$((sanfail + 1))

@@ -24,10 +24,13 @@ enum class TracePoint : int64_t {
   LoopBegin,        ///< key loop: before the prologue copies
   LoopEnd,          ///< key loop done (this warp group's tiles)
   GroupsMerged,     ///< warp groups merged (the CTA's result or partial)
-  PartialStored,    ///< split-KV: partial in the workspace, CTA barrier passed
-  Counted,          ///< split-KV: fence and counter increment done
+  PartialStored,    ///< split-KV: partial in the workspace (cluster launch:
+                    ///< in the CTA's shared memory), CTA barrier passed
+  Counted,          ///< split-KV: fence and counter increment done (cluster
+                    ///< launch: the cluster barrier passed)
   LastKnown,        ///< split-KV: the OR barrier says whether this CTA is last
-  SplitsMerged,     ///< split-KV: the last CTA merged every split
+  SplitsMerged,     ///< split-KV: the last CTA merged every split (cluster
+                    ///< launch: every CTA merged its rows)
   Exit,             ///< before return
   Count
 };
