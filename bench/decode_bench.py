@@ -115,27 +115,37 @@ class _LaunchConfig(ctypes.Structure):
 
 
 _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4
+_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6
 _libcuda = None
 
 
-def launch_in_clusters(fn_ptr, grid, block, smem, stream_ptr, args, cluster_x):
-    """cuLaunchKernelEx with a cluster dimension (CuPy launches cannot set
-    one): clusters of cluster_x CTAs along x."""
+def launch_ex(fn_ptr, grid, block, smem, stream_ptr, args, cluster_x=0, pdl=False):
+    """cuLaunchKernelEx with launch attributes CuPy cannot set (= rt::launch):
+    clusters of cluster_x CTAs along x, and programmatic stream
+    serialization (programmatic dependent launch)."""
     global _libcuda
     if _libcuda is None:
         _libcuda = ctypes.CDLL("libcuda.so.1")
         _libcuda.cuLaunchKernelEx.argtypes = [ctypes.POINTER(_LaunchConfig), ctypes.c_void_p,
                                               ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
-    attr = _LaunchAttr()
-    attr.id = _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
-    attr.value[0], attr.value[1], attr.value[2] = cluster_x, 1, 1
+    attrs = (_LaunchAttr * 2)()
+    n = 0
+    if cluster_x:
+        attrs[n].id = _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
+        attrs[n].value[0], attrs[n].value[1], attrs[n].value[2] = cluster_x, 1, 1
+        n += 1
+    if pdl:
+        attrs[n].id = _CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+        attrs[n].value[0] = 1
+        n += 1
     cfg = _LaunchConfig((ctypes.c_uint * 3)(*grid), (ctypes.c_uint * 3)(*block), smem,
-                        stream_ptr, ctypes.pointer(attr), 1)
+                        stream_ptr, attrs, n)
     vals = [ctypes.c_uint64(int(a)) for a in args]
     ptrs = (ctypes.c_void_p * len(vals))(*[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in vals])
     rc = _libcuda.cuLaunchKernelEx(ctypes.byref(cfg), fn_ptr, ptrs, None)
     if rc != 0:
-        raise RuntimeError(f"cuLaunchKernelEx failed: CUresult {rc} (cluster {cluster_x}, grid {grid})")
+        raise RuntimeError(f"cuLaunchKernelEx failed: CUresult {rc} (cluster {cluster_x}, "
+                           f"programmatic {pdl}, grid {grid})")
 
 
 def decode_runner(kernel, dims, q, k, v, lens, out, r=None, extra=None):
@@ -152,12 +162,18 @@ def decode_runner(kernel, dims, q, k, v, lens, out, r=None, extra=None):
 
 
 class OurKernel:
-    def __init__(self, json_path):
+    def __init__(self, json_path, pdl=False):
         import cupy
         self.cupy = cupy
+        self.cluster = 0
+        self.json_path = json_path
         with open(json_path) as f:
             self.meta = json.load(f)
         ptx = json_path[:-5] + ".ptx"
+        if pdl and not self.meta.get("programmatic_launch"):
+            raise ValueError(f"{json_path}: no programmatic_launch (sm_90+ kernels wait for "
+                             "the previous grid; this one does not)")
+        self.pdl = pdl  # launch with programmatic stream serialization
         self.module = cupy.RawModule(path=ptx)
         self.fn = self.module.get_function(self.meta["entry"])
         smem = self.meta["shared_bytes"]
@@ -241,9 +257,9 @@ class OurKernel:
                 args.append(np.uint64(ptrs[p["name"]]))
             else:
                 args.append(np.int64(dims[p["name"]]))
-        if self.cluster:
-            launch_in_clusters(self.fn.kernel.ptr, self.grid(dims), self.meta["block"], self.smem,
-                               torch.cuda.current_stream().cuda_stream, args, self.cluster)
+        if self.cluster or self.pdl:
+            launch_ex(self.fn.kernel.ptr, self.grid(dims), self.meta["block"], self.smem,
+                      torch.cuda.current_stream().cuda_stream, args, self.cluster, self.pdl)
             return
         stream = self.cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream)
         self.fn(self.grid(dims), tuple(self.meta["block"]), tuple(args),
@@ -327,6 +343,9 @@ def main():
         Hq = HKV * G
         ours_p = OurKernel(os.path.join(args.kernels, f"parallax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
         ours_s = OurKernel(os.path.join(args.kernels, f"softmax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+        # The same Parallax kernel under programmatic dependent launch: each
+        # call's CTAs may become resident while the previous call finishes.
+        ours_pdl = OurKernel(ours_p.json_path, pdl=True)
         for B, L in points:
             kv_bytes = 2 * B * HKV * L * D * 2
             copies = rotation_copies(kv_bytes)
@@ -339,10 +358,13 @@ def main():
             sms = torch.cuda.get_device_properties(0).multi_processor_count
             dims_p = ours_p.prepare(dims, L, sms)
             dims_s = ours_s.prepare(dims, L, sms)
+            dims_pdl = ours_pdl.prepare(dims, L, sms)
+            out_pdl = [torch.full_like(x, float("nan")) for x in q]
 
             methods = {
                 "ours_parallax": decode_runner(ours_p, dims_p, q, k, v, lens, out_p, r),
                 "ours_softmax": decode_runner(ours_s, dims_s, q, k, v, lens, out_s),
+                "ours_parallax_pdl": decode_runner(ours_pdl, dims_pdl, q, k, v, lens, out_pdl, r),
             }
 
             def sdpa(backend):
@@ -391,11 +413,28 @@ def main():
                 if not torch.isfinite(x).all():
                     return float("inf")
                 return ((x - ref).norm() / ref.norm()).item()
+            for o in out_p + out_s + out_pdl:  # poison what the graphs wrote
+                o.fill_(float("nan"))
             methods["ours_parallax"](0)
             methods["ours_softmax"](0)
+            methods["ours_parallax_pdl"](0)
             torch.cuda.synchronize()
             row["err_ours_parallax"] = rel(out_p[0][:nb], ref_p)
             row["err_ours_softmax"] = rel(out_s[0][:nb], ref_s)
+            # The graph replays: copy `copies - 1` was written last, after
+            # back-to-back programmatic launches.
+            row["err_ours_parallax_pdl"] = rel(out_pdl[0][:nb], ref_p)
+            if copies > 1:
+                g = capture_graph(methods["ours_parallax_pdl"], copies)
+                for o in out_pdl:
+                    o.fill_(float("nan"))
+                g.replay()
+                torch.cuda.synchronize()
+                last = copies - 1
+                ref_last = parallax_reference(q[last][:nb], k[last][:nb], v[last][:nb], r[last][:nb], scale)
+                row["err_ours_parallax_pdl"] = max(row["err_ours_parallax_pdl"],
+                                                   rel(out_pdl[last][:nb], ref_last))
+                del g
             if authors_here:
                 row["err_authors_triton"] = rel(methods["authors_triton"](0).transpose(1, 2)[:nb], ref_p)
             row["err_eager_parallax"] = rel(methods["eager_parallax"](0)[:nb], ref_p)
@@ -409,13 +448,15 @@ def main():
                 return f"{t:9.1f}" if t else "      n/a"
             tb = lambda m: (f"{kv_bytes / (row[m] * 1e-6) / 1e12:5.2f}" if row.get(m) else "  n/a")
             print(f"G={G} B={B:3d} L={L:5d} S={row['splits']:2d}{'c' if row['cluster'] else ' '} | ours P {fmt('ours_parallax')} ({tb('ours_parallax')} TB/s) "
+                  f"P+pdl {fmt('ours_parallax_pdl')} "
                   f"S {fmt('ours_softmax')} | cudnn {fmt('sdpa_cudnn')} ({tb('sdpa_cudnn')}) "
                   f"flash {fmt('sdpa_flash')} | eager {fmt('eager_parallax')} | authors {fmt('authors_triton')} | "
                   f"ratio {row['ours_parallax'] / best if best and row.get('ours_parallax') else float('nan'):6.2f} | "
-                  f"err P {row['err_ours_parallax']:.1e} S {row['err_ours_softmax']:.1e}", flush=True)
+                  f"err P {row['err_ours_parallax']:.1e} S {row['err_ours_softmax']:.1e} "
+                  f"P+pdl {row['err_ours_parallax_pdl']:.1e}", flush=True)
             with open(args.out, "w") as f:  # after every point: a timeout keeps what ran
                 json.dump({"meta": {"partial": True}, "results": results}, f, indent=1)
-            del q, r, k, v, out_p, out_s, methods
+            del q, r, k, v, out_p, out_s, out_pdl, methods
             torch.cuda.empty_cache()
     meta = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
             "torch": torch.__version__, "authors_cute_decode": cute_note,

@@ -349,6 +349,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   if (auto w = kernel->getAttrOfType<IntegerAttr>("parallax.workspace_bytes_per_cta"))
     workspacePerCta = w.getInt();
   bool clusterMerge = kernel->hasAttr("parallax.cluster_merge");
+  bool programmaticLaunch = kernel->hasAttr("parallax.programmatic_launch");
 
   llvm::LLVMContext llctx;
   PTXOptions ptxOpts;
@@ -391,6 +392,10 @@ mlir::parallax::generateKernel(const GenOptions &o) {
       // along x merges the splits through distributed shared memory, without
       // the workspace and counters.
       {"cluster_merge", clusterMerge},
+      // sm_90+: the kernel waits for the previous grid (griddepcontrol.wait)
+      // before touching memory, so it may be launched with programmatic
+      // stream serialization (programmatic dependent launch).
+      {"programmatic_launch", programmaticLaunch},
       {"options",
        llvm::json::Object{{"probe", o.probe},
                           {"decode", o.decode},

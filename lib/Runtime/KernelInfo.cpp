@@ -197,6 +197,8 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
     out.workspaceBytesPerCta = static_cast<int64_t>(w->num);
   if (const Json *c = root.get("cluster_merge"))
     out.clusterMerge = c->b;
+  if (const Json *pl = root.get("programmatic_launch"))
+    out.programmaticLaunch = pl->b;
   if (const Json *o = root.get("options")) {
     auto num = [&](const char *k) {
       const Json *v = o->get(k);

@@ -147,20 +147,34 @@ Status parallax::rt::launch(const Kernel &k,
   int64_t cluster = 0;
   if (auto splits = dims.find("num_splits"); splits != dims.end())
     cluster = clusterSizeFor(k.info, splits->second, options.maxClusterSplits);
-  if (cluster == 0) {
+  if (options.programmaticLaunch && !k.info.programmaticLaunch)
+    return Status::failure("programmatic launch of " + k.info.entry +
+                           ": the kernel (chip " + k.info.chip +
+                           ") does not wait for the previous grid; it needs "
+                           "programmatic_launch in its metadata (sm_90 or later)");
+  if (cluster == 0 && !options.programmaticLaunch) {
     CU_TRY(cuLaunchKernel(k.function, grid[0], grid[1], grid[2], k.info.block[0],
                           k.info.block[1], k.info.block[2],
                           static_cast<unsigned>(k.info.sharedBytes), stream,
                           args.data(), nullptr));
     return Status::success();
   }
-  // The kernel compares %cluster_nctarank with num_splits: clusters of
-  // exactly the program's splits (consecutive along x) merge in the cluster.
-  CUlaunchAttribute attr{};
-  attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-  attr.value.clusterDim.x = static_cast<unsigned>(cluster);
-  attr.value.clusterDim.y = 1;
-  attr.value.clusterDim.z = 1;
+  CUlaunchAttribute attrs[2] = {};
+  unsigned numAttrs = 0;
+  if (cluster > 0) {
+    // The kernel compares %cluster_nctarank with num_splits: clusters of
+    // exactly the program's splits (consecutive along x) merge in the cluster.
+    CUlaunchAttribute &a = attrs[numAttrs++];
+    a.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    a.value.clusterDim.x = static_cast<unsigned>(cluster);
+    a.value.clusterDim.y = 1;
+    a.value.clusterDim.z = 1;
+  }
+  if (options.programmaticLaunch) {
+    CUlaunchAttribute &a = attrs[numAttrs++];
+    a.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    a.value.programmaticStreamSerializationAllowed = 1;
+  }
   CUlaunchConfig config{};
   config.gridDimX = static_cast<unsigned>(grid[0]);
   config.gridDimY = static_cast<unsigned>(grid[1]);
@@ -170,15 +184,19 @@ Status parallax::rt::launch(const Kernel &k,
   config.blockDimZ = static_cast<unsigned>(k.info.block[2]);
   config.sharedMemBytes = static_cast<unsigned>(k.info.sharedBytes);
   config.hStream = stream;
-  config.attrs = &attr;
-  config.numAttrs = 1;
+  config.attrs = attrs;
+  config.numAttrs = numAttrs;
   CUresult r = cuLaunchKernelEx(&config, k.function, args.data(), nullptr);
   if (r != CUDA_SUCCESS)
-    return Status::failure("cuLaunchKernelEx of " + k.info.entry + " in clusters of " +
-                           std::to_string(cluster) + " CTAs (num_splits " +
-                           std::to_string(cluster) + ", grid " + std::to_string(grid[0]) +
-                           "x" + std::to_string(grid[1]) + "x" + std::to_string(grid[2]) +
-                           "): " + cudaErrorName(r) +
-                           "; LaunchOptions::maxClusterSplits = 0 merges through the workspace");
+    return Status::failure(
+        "cuLaunchKernelEx of " + k.info.entry +
+        (cluster ? " in clusters of " + std::to_string(cluster) + " CTAs (num_splits " +
+                       std::to_string(cluster) + ")"
+                 : std::string()) +
+        (options.programmaticLaunch ? " with programmatic stream serialization" : "") +
+        ", grid " + std::to_string(grid[0]) + "x" + std::to_string(grid[1]) + "x" +
+        std::to_string(grid[2]) + ": " + cudaErrorName(r) +
+        (cluster ? "; LaunchOptions::maxClusterSplits = 0 merges through the workspace"
+                 : ""));
   return Status::success();
 }

@@ -12,6 +12,9 @@
 // CHECK: llvm.func @split
 // CHECK-SAME: parallax.cluster_merge
 // CHECK-SAME: parallax.workspace_bytes_per_cta = 2432
+// Programmatic dependent launch: wait for the previous grid before any
+// memory access; release the next one once this CTA's keys are read.
+// CHECK: nvvm.griddepcontrol wait
 // CHECK: %[[MULTI:.*]] = arith.cmpi sgt, %arg15, %{{.*}} : i64
 // CHECK: %[[NCTA:.*]] = nvvm.read.ptx.sreg.cluster.nctarank : i32
 // CHECK: %[[NCTA64:.*]] = arith.extsi %[[NCTA]] : i32 to i64
@@ -19,6 +22,7 @@
 // CHECK: %[[CLUSTER:.*]] = arith.andi %[[SAME]], %[[MULTI]] : i1
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync
+// CHECK: nvvm.griddepcontrol launch_dependents
 // CHECK: scf.if %[[CLUSTER]] -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, i1)
 // The groups are done with their merge slots; the partial goes there.
 // CHECK: nvvm.barrier0
@@ -48,10 +52,11 @@
 // CHECK-NEXT: }
 // CHECK-NEXT: llvm.return
 
-// sm_80 has no clusters: the workspace path only.
+// sm_80 has no clusters and no programmatic launch: the workspace path only.
 // SM80: llvm.func @split
 // SM80-NOT: parallax.cluster_merge
 // SM80-NOT: nvvm.cluster
+// SM80-NOT: nvvm.griddepcontrol
 // SM80-NOT: nvvm.mapa
 // SM80: llvm.atomicrmw add
 // SM80-NOT: nvvm.cluster

@@ -27,6 +27,7 @@
 // JSON-DAG: "name": "num_splits"
 // JSON-DAG: "workspace_bytes_per_cta": 8576
 // JSON-DAG: "cluster_merge": true
+// JSON-DAG: "programmatic_launch": true
 // JSON-DAG: "pack_gqa": true
 // JSON-DAG: "block_m": 2
 // JSON-DAG: "num_warps": 1
@@ -44,8 +45,10 @@
 // PTX: .entry parallax_decode_d128_bf16_h32x8(
 // PTX: .maxntid 128, 1, 1
 // PTX: .minnctapersm 2
+// PTX: griddepcontrol.wait;
 // PTX: mov.u32 {{.*}}, %cluster_nctarank;
 // PTX: cp.async.cg.shared.global
+// PTX: griddepcontrol.launch_dependents;
 // PTX: barrier.cluster.arrive.aligned;
 // PTX: mapa.shared::cluster.u64
 // PTX: ld.shared::cluster.b32
@@ -75,6 +78,7 @@
 // SM86-DAG: "shared_bytes": 65536
 // SM86-DAG: "min_ctas_per_sm": 0
 // SM86-DAG: "cluster_merge": false
+// SM86-DAG: "programmatic_launch": false
 
 // --help lists the generator's options, not LLVM's; --timing prints the wall
 // time of every stage.

@@ -1,7 +1,14 @@
 //===- parallax-run.cpp - run a generated kernel on the GPU and check it --===//
 //
 //   parallax-run KERNEL.json --b=2 --lq=1000 --lk=1000 [--seq-lens=a,b] \
-//                [--seed=1] [--bench=50] [--no-cache]
+//                [--seed=1] [--bench=50] [--num-splits=N] \
+//                [--max-cluster-splits=N] [--pdl] [--repeat=N] [--no-cache]
+//
+// --repeat=N launches N times back to back (no synchronization between
+// them) before the check, every other launch on negated queries and the
+// last on the real ones, so a launch that overlaps or reorders with the one
+// before it (e.g. under --pdl, programmatic dependent launch) shows in the
+// output or leaves the split-KV counters wrong.
 //
 // Random inputs (never all zeros), rounded to the kernel's dtype; the output
 // is poisoned with NaN (0xFF bytes) before the launch; every element is
@@ -57,10 +64,11 @@ int main(int argc, char **argv) {
   if (argc < 2)
     return fail("usage: parallax-run KERNEL.json --b=N --lq=N --lk=N "
                 "[--seq-lens=a,b,...] [--seed=S] [--bench=ITERS] [--num-splits=N] "
-                "[--max-cluster-splits=N] [--no-cache]");
+                "[--max-cluster-splits=N] [--pdl] [--repeat=N] [--no-cache]");
   std::string jsonPath = argv[1];
   int64_t B = 1, Lq = 1, Lk = 1, bench = 0, numSplits = 0;
   rt::LaunchOptions launchOpts;
+  int64_t repeat = 1;
   uint64_t seed = 1;
   std::vector<int32_t> seqLens, varlenQ, varlenK;
   rt::CacheOptions cache = rt::defaultCacheOptions();
@@ -80,6 +88,10 @@ int main(int argc, char **argv) {
       numSplits = std::stoll(v);
     else if (arg(argv[i], "--max-cluster-splits", v))
       launchOpts.maxClusterSplits = std::stoll(v);
+    else if (arg(argv[i], "--repeat", v))
+      repeat = std::stoll(v);
+    else if (std::strcmp(argv[i], "--pdl") == 0)
+      launchOpts.programmaticLaunch = true;
     else if (arg(argv[i], "--seq-lens", v)) {
       size_t pos = 0;
       while (pos < v.size()) {
@@ -189,8 +201,14 @@ int main(int argc, char **argv) {
       res = cuMemcpyHtoD(d, h.data(), h.size() * 2);
     return res;
   };
-  CUdeviceptr dq, dk, dv, dr = 0, dout, dlens = 0;
+  CUdeviceptr dq, dqNeg = 0, dk, dv, dr = 0, dout, dlens = 0;
   CHECK_CU(upload(encode(q, false), dq));
+  if (repeat > 1) {
+    std::vector<uint16_t> neg = encode(q, false);
+    for (uint16_t &h : neg)
+      h ^= 0x8000; // -q: another softmax, another output
+    CHECK_CU(upload(neg, dqNeg));
+  }
   // Paged cache: the logical [B, Hkv, Lmax, D] cache goes to shuffled pages
   // of [num_pages, Hkv, page, D] through a block table.
   int64_t page = ko.pageSize, maxPages = 0, numPages = 0;
@@ -304,9 +322,15 @@ int main(int argc, char **argv) {
     ptrs["workspace"] = dwork;
     ptrs["counters"] = dcount;
   }
-  st = rt::launch(kernel, ptrs, dims, 0, launchOpts);
-  if (!st)
-    return fail(st.error);
+  if (repeat < 1)
+    return fail("--repeat must be at least 1, got " + std::to_string(repeat));
+  for (int64_t it = 0; it < repeat; ++it) {
+    ptrs["q"] = (repeat - 1 - it) % 2 == 0 ? dq : dqNeg;
+    st = rt::launch(kernel, ptrs, dims, 0, launchOpts);
+    if (!st)
+      return fail(st.error);
+  }
+  ptrs["q"] = dq;
   CHECK_CU(cuCtxSynchronize());
   std::vector<uint16_t> outH(nq);
   CHECK_CU(cuMemcpyDtoH(outH.data(), dout, nq * 2));
@@ -348,7 +372,7 @@ int main(int argc, char **argv) {
   if (dwork)
     cuMemFree(dwork), cuMemFree(dcount);
   std::printf("%s %s%s B=%lld Lq=%lld Lk=%lld rel-L2=%.3e max-abs=%.3e nan=%zu "
-              "elements=%zu tol=%.0e cache=%s%s\n",
+              "elements=%zu tol=%.0e cache=%s%s%s\n",
               ok ? "PASS" : "FAIL", kernel.info.entry.c_str(),
               numSplits > 0 ? (" splits=" + std::to_string(numSplits) +
                                (rt::clusterSizeFor(kernel.info, numSplits,
@@ -360,8 +384,15 @@ int main(int argc, char **argv) {
               (long long)B,
               (long long)Lq, (long long)Lk, err, maxAbs, nans, nq, tol,
               kernel.fromCache ? "hit" : "miss",
-              bench > 0 ? (" median-us=" + std::to_string(medianUs)).c_str() : "");
+              bench > 0 ? (" median-us=" + std::to_string(medianUs)).c_str() : "",
+              (repeat > 1 || launchOpts.programmaticLaunch)
+                  ? (" launches=" + std::to_string(repeat) +
+                     (launchOpts.programmaticLaunch ? " (programmatic)" : ""))
+                        .c_str()
+                  : "");
   cuMemFree(dq), cuMemFree(dk), cuMemFree(dv), cuMemFree(dout);
+  if (dqNeg)
+    cuMemFree(dqNeg);
   if (dr)
     cuMemFree(dr);
   if (dlens)

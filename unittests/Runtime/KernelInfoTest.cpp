@@ -99,10 +99,13 @@ TEST(KernelInfo, ClusterLaunchOnlyForClusterMergeKernelsOf2To8Splits) {
   KernelInfo info;
   ASSERT_TRUE(parseKernelInfo(kMeta, info).ok);
   EXPECT_FALSE(info.clusterMerge); // absent in the metadata: off
+  EXPECT_FALSE(info.programmaticLaunch);
   std::string split(kMeta);
-  split.insert(split.rfind('}'), R"(, "workspace_bytes_per_cta": 8576, "cluster_merge": true)");
+  split.insert(split.rfind('}'), R"(, "workspace_bytes_per_cta": 8576, "cluster_merge": true,
+    "programmatic_launch": true)");
   ASSERT_TRUE(parseKernelInfo(split, info).ok);
   EXPECT_TRUE(info.clusterMerge);
+  EXPECT_TRUE(info.programmaticLaunch);
   EXPECT_EQ(info.workspaceBytesPerCta, 8576);
   EXPECT_EQ(clusterSizeFor(info, 1), 0); // one split: nothing to merge
   EXPECT_EQ(clusterSizeFor(info, 2), 2);  // the default: pairs only

@@ -53,6 +53,9 @@ struct KernelInfo {
   /// Split-KV on sm_90+: launched in clusters of num_splits CTAs (2 to
   /// kMaxClusterSplits), the splits merge through distributed shared memory.
   bool clusterMerge = false;
+  /// sm_90+: the kernel waits for the previous grid before touching memory,
+  /// so it may be launched with programmatic stream serialization.
+  bool programmaticLaunch = false;
   std::string raw;
 };
 

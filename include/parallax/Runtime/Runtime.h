@@ -42,6 +42,12 @@ struct LaunchOptions {
   /// memory (see clusterSizeFor; at most kMaxClusterSplits). 0 or 1: always
   /// merge through the workspace.
   int64_t maxClusterSplits = kDefaultMaxClusterSplits;
+  /// Programmatic dependent launch: the kernel may start while the previous
+  /// kernel in the stream finishes (its CTAs wait at entry for that kernel's
+  /// completion), hiding the launch gap between consecutive kernels. Needs
+  /// a kernel with programmatic_launch (sm_90+); the previous kernel gates
+  /// how early (ours release their dependents after their key loop).
+  bool programmaticLaunch = false;
 };
 
 /// Launches with pointers and dimensions by parameter name; every parameter

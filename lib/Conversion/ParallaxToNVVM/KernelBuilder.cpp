@@ -878,6 +878,14 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
 
   b.setInsertionPointAfter(newLoop);
   tracePoint(TracePoint::LoopEnd);
+  if (target.computeCapability >= 90) {
+    // This CTA has read its keys: once every CTA has passed here (or
+    // exited), a programmatically launched next grid may be scheduled onto
+    // the SMs this grid frees; it waits for our completion at its entry.
+    // Not earlier: a next grid resident during our key loop would hold the
+    // SM slots that later waves of this grid need.
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::launch_dependents);
+  }
   SmallVector<Value> merged(newLoop.getResults());
   RegSlice slice = sliceForGroups(carried);
   if (groups > 1) {
@@ -1033,6 +1041,15 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   group = arith::DivSIOp::create(b, loc, warpInCta, c64(p.warps));
   g = arith::DivSIOp::create(b, loc, lane, c64(4));
   c = arith::RemSIOp::create(b, loc, lane, c64(4));
+  if (target.computeCapability >= 90) {
+    // Programmatic dependent launch (sm_90+): launched with programmatic
+    // stream serialization, this grid may start while the previous one in
+    // the stream finishes; it waits here, before touching global memory,
+    // until that grid has completed and its writes are visible. Without
+    // that launch attribute the wait returns at once.
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+    kernel->setAttr("parallax.programmatic_launch", b.getUnitAttr());
+  }
   if (trace) {
     // This CTA's record: blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y *
     // blockIdx.z); thread 0 writes it, CTAs past the capacity skip it.
