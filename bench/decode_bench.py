@@ -217,8 +217,9 @@ class OurKernel:
         if splits is None:  # = rt::chooseNumSplits
             want = max(1, num_sms // programs)
             groups = max(1, self.meta["options"].get("kv_groups", 1))
-            splits = max(1, min(want, max(1, key_tiles // (4 * groups)), 16))
-            if (key_tiles - -(-key_tiles // splits)) * block_n < 512:
+            by_tiles = max(1, key_tiles // (4 * groups), min(8, key_tiles // groups))
+            splits = max(1, min(want, by_tiles, 16))
+            if (key_tiles - -(-key_tiles // splits)) * block_n < 384:
                 splits = 1
         dims["num_splits"] = splits
         if cluster is None:  # = rt::clusterSizeFor (kDefaultMaxClusterSplits = 2)
@@ -316,6 +317,7 @@ def main():
     ap.add_argument("--out", default="decode_bench.json")
     ap.add_argument("--quick", action="store_true", help="a few grid points only")
     ap.add_argument("--groups", default="1,4,8")
+    ap.add_argument("--points", default="", help="BxL,BxL,... instead of the grid (repeats allowed)")
     args = ap.parse_args()
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -337,6 +339,8 @@ def main():
     points = [(b, l) for b in Bs for l in Ls]
     if args.quick:
         points = [(1, 4096), (8, 32768), (32, 16384)]
+    if args.points:
+        points = [tuple(int(x) for x in p.split("x")) for p in args.points.split(",")]
     results = []
     scale = D ** -0.5
     for G in [int(g) for g in args.groups.split(",")]:

@@ -296,17 +296,24 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
   // One CTA per SM streams close to the bandwidth a whole SM gets; more
   // splits only add partials for the last CTA to merge, and a second,
   // partly filled wave leaves SMs idle at the end. At least 4 key tiles per
-  // warp group of a split, at most 16 splits: the best of the split counts
-  // timed on the H200 (bench/decode_sweep.py, docs/performance.md).
+  // warp group of a split; short caches may go down to 1 tile per group as
+  // long as that stays at 8 splits or fewer (one merge step); at most 16
+  // splits. The best of the split counts timed on the H200
+  // (bench/decode_sweep.py, docs/performance.md): B=1, L=512 ran 8.0 us
+  // unsplit, 6.6 in 8 splits; L=1024 8.3 in 4, 7.5 in 8; L=2048 8.9 in 8,
+  // 9.3 in 16.
+  int64_t groups = std::max<int64_t>(1, kvGroups);
   int64_t want = std::max<int64_t>(1, numSMs / programs);
-  int64_t byTiles = std::max<int64_t>(1, keyTiles / (4 * std::max<int64_t>(1, kvGroups)));
+  int64_t byTiles = std::max<int64_t>(
+      {1, keyTiles / (4 * groups), std::min<int64_t>(8, keyTiles / groups)});
   int64_t splits = std::max<int64_t>(1, std::min<int64_t>({want, byTiles, 16}));
   // The merge (workspace round trip, counter, the last CTA's pass) costs a
   // small grid about what streaming 300-400 keys does: split only when it
-  // takes at least 512 keys off each CTA (H200: B=8, L=512 ran 10.2 us
-  // unsplit, 12.5 us in 2 splits).
+  // takes at least 384 keys off each CTA (H200: B=8, L=512 ran 9.3 us
+  // unsplit, 9.7 in 2 splits merged in a cluster; B=1, L=512 in 8 splits
+  // saves 448 keys a CTA and 1.4 us).
   int64_t saved = keyTiles - (keyTiles + splits - 1) / splits;
-  if (saved * std::max<int64_t>(1, keysPerTile) < 512)
+  if (saved * std::max<int64_t>(1, keysPerTile) < 384)
     return 1;
   return splits;
 }

@@ -86,11 +86,15 @@ TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
   EXPECT_EQ(chooseNumSplits(0, 2048, 132, 4, 16), 1);
   // At most 16 splits (the last CTA reads every partial).
   EXPECT_EQ(chooseNumSplits(1, 1 << 20, 132, 1, 16), 16);
-  // No split that takes fewer than 512 keys off a CTA (16-key tiles):
-  // L = 512 in 2 splits saves 256 keys; L = 1024 in 4 saves 768.
+  // No split that takes fewer than 384 keys off a CTA (16-key tiles):
+  // L = 512 in 2 splits saves 256 keys.
   EXPECT_EQ(chooseNumSplits(64, 32, 132, 4, 16), 1);
-  EXPECT_EQ(chooseNumSplits(8, 32, 132, 4, 16), 1);
-  EXPECT_EQ(chooseNumSplits(8, 64, 132, 4, 16), 4);
+  // Short caches down to 1 tile per warp group, up to 8 splits: B = 1,
+  // L = 512 in 8 splits saves 448 keys a CTA; L = 1024: 8, not 4 or 16.
+  EXPECT_EQ(chooseNumSplits(8, 32, 132, 4, 16), 8);
+  EXPECT_EQ(chooseNumSplits(8, 64, 132, 4, 16), 8);
+  EXPECT_EQ(chooseNumSplits(16, 32, 132, 4, 16), 8); // B = 2: 132 / 16 = 8
+  EXPECT_EQ(chooseNumSplits(32, 32, 132, 4, 16), 4); // B = 4: 384 keys saved
   // ... in keys: 64-key tiles save 4x as many keys per tile.
   EXPECT_EQ(chooseNumSplits(8, 32, 132, 1, 64), 8);
 }

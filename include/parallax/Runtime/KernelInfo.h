@@ -63,8 +63,9 @@ Status parseKernelInfo(const std::string &json, KernelInfo &out);
 
 /// How many CTAs split the keys of one program: about one CTA per SM
 /// (programs x splits <= numSMs), at least 4 key tiles per warp group of a
-/// split, at most 16 splits (the last CTA reads every split's partial), and
-/// none unless splitting takes at least 512 keys off each CTA.
+/// split (or 1, up to 8 splits, for short caches), at most 16 splits (the
+/// last CTA reads every split's partial), and none unless splitting takes at
+/// least 384 keys off each CTA.
 int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs,
                         int64_t kvGroups, int64_t keysPerTile);
 
