@@ -58,7 +58,8 @@ def summarize(kern, rec, grid, splits, cluster=False):
            "exit_ns": [int(np.percentile(end[ok] - t0, q)) for q in (0, 50, 100)],
            "cta_ns": [int(np.percentile(span_ns, q)) for q in (0, 50, 100)]}
     # Programs: CTAs sharing (blockIdx.x / splits, y, z); the last to exit
-    # merges, or in a cluster launch cluster rank 0 (split 0).
+    # merges. In a cluster launch every CTA merges its rows: "last" is then
+    # split 0 (cluster rank 0), one such CTA, printed as "rank0".
     gx, gy, _ = grid
     idx = np.arange(len(rec))
     prog = (idx % gx) // splits + (gx // splits) * (idx // gx)
@@ -139,7 +140,8 @@ def main():
                   f"{s['ctas']} CTAs, entries at {s['entry_ns']} ns, exits at {s['exit_ns']} ns, "
                   f"CTA {s['cta_ns']} ns, loops {s['loop_ns']} ns, SM {s['ghz']:.2f} GHz, err {err:.1e}", flush=True)
             for which in ("phases_all", "phases_last"):
-                print(f"  {which[7:]:4s}: " + ", ".join(f"{k} {v:.0f}" for k, v in s[which].items()), flush=True)
+                label = "rank0" if which == "phases_last" and S[1] else which[7:]
+                print(f"  {label:5s}: " + ", ".join(f"{k} {v:.0f}" for k, v in s[which].items()), flush=True)
         del q, r, k, v, out
         torch.cuda.empty_cache()
     with open(args.out, "w") as f:

@@ -297,7 +297,8 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
   // splits only add partials for the last CTA to merge, and a second,
   // partly filled wave leaves SMs idle at the end. At least 4 key tiles per
   // warp group of a split; short caches may go down to 1 tile per group as
-  // long as that stays at 8 splits or fewer (one merge step); at most 16
+  // long as that stays at 8 splits or fewer (one merge step for the 4-group
+  // decode kernels, whose slices are small); at most 16
   // splits. The best of the split counts timed on the H200
   // (bench/decode_sweep.py, docs/performance.md): B=1, L=512 ran 8.0 us
   // unsplit, 6.6 in 8 splits; L=1024 8.3 in 4, 7.5 in 8; L=2048 8.9 in 8,

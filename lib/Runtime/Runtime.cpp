@@ -117,6 +117,11 @@ Status parallax::rt::launch(const Kernel &k,
                             const std::map<std::string, CUdeviceptr> &ptrs,
                             const std::map<std::string, int64_t> &dims,
                             CUstream stream, const LaunchOptions &options) {
+  if (options.programmaticLaunch && !k.info.programmaticLaunch)
+    return Status::failure("programmatic launch of " + k.info.entry +
+                           ": the kernel (chip " + k.info.chip +
+                           ") does not wait for the previous grid; it needs "
+                           "programmatic_launch in its metadata (sm_90 or later)");
   std::vector<uint64_t> storage(k.info.params.size());
   std::vector<void *> args(k.info.params.size());
   for (size_t i = 0; i < k.info.params.size(); ++i) {
@@ -147,11 +152,6 @@ Status parallax::rt::launch(const Kernel &k,
   int64_t cluster = 0;
   if (auto splits = dims.find("num_splits"); splits != dims.end())
     cluster = clusterSizeFor(k.info, splits->second, options.maxClusterSplits);
-  if (options.programmaticLaunch && !k.info.programmaticLaunch)
-    return Status::failure("programmatic launch of " + k.info.entry +
-                           ": the kernel (chip " + k.info.chip +
-                           ") does not wait for the previous grid; it needs "
-                           "programmatic_launch in its metadata (sm_90 or later)");
   if (cluster == 0 && !options.programmaticLaunch) {
     CU_TRY(cuLaunchKernel(k.function, grid[0], grid[1], grid[2], k.info.block[0],
                           k.info.block[1], k.info.block[2],
@@ -162,7 +162,7 @@ Status parallax::rt::launch(const Kernel &k,
   CUlaunchAttribute attrs[2] = {};
   unsigned numAttrs = 0;
   if (cluster > 0) {
-    // The kernel compares %cluster_nctarank with num_splits: clusters of
+    // The kernel compares %cluster_nctaid.x with num_splits: clusters of
     // exactly the program's splits (consecutive along x) merge in the cluster.
     CUlaunchAttribute &a = attrs[numAttrs++];
     a.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
@@ -190,13 +190,13 @@ Status parallax::rt::launch(const Kernel &k,
   if (r != CUDA_SUCCESS)
     return Status::failure(
         "cuLaunchKernelEx of " + k.info.entry +
-        (cluster ? " in clusters of " + std::to_string(cluster) + " CTAs (num_splits " +
-                       std::to_string(cluster) + ")"
+        (cluster ? " in clusters of " + std::to_string(cluster) + " CTAs (one per split)"
                  : std::string()) +
         (options.programmaticLaunch ? " with programmatic stream serialization" : "") +
         ", grid " + std::to_string(grid[0]) + "x" + std::to_string(grid[1]) + "x" +
         std::to_string(grid[2]) + ": " + cudaErrorName(r) +
-        (cluster ? "; LaunchOptions::maxClusterSplits = 0 merges through the workspace"
+        (cluster ? "; LaunchOptions::maxClusterSplits = 0 (parallax-run "
+                   "--max-cluster-splits=0) merges through the workspace instead"
                  : ""));
   return Status::success();
 }

@@ -2,7 +2,8 @@
 // RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_80 kv-groups=2 split-kv=true" | FileCheck %s --check-prefix=SM80
 
 // Split-KV on sm_90: the launch decides how the splits merge. Launched in
-// clusters of exactly num_splits CTAs (%cluster_nctarank == num_splits > 1),
+// clusters of exactly num_splits CTAs along x (%cluster_nctaid.x ==
+// num_splits > 1),
 // each CTA leaves its partial in its own shared memory and, after a cluster
 // barrier, merges and stores its rows (g % num_splits == split) of every
 // CTA's partial through distributed shared memory; any other launch takes
@@ -16,7 +17,7 @@
 // memory access; release the next one once this CTA's keys are read.
 // CHECK: nvvm.griddepcontrol wait
 // CHECK: %[[MULTI:.*]] = arith.cmpi sgt, %arg15, %{{.*}} : i64
-// CHECK: %[[NCTA:.*]] = nvvm.read.ptx.sreg.cluster.nctarank : i32
+// CHECK: %[[NCTA:.*]] = nvvm.read.ptx.sreg.cluster.nctaid.x : i32
 // CHECK: %[[NCTA64:.*]] = arith.extsi %[[NCTA]] : i32 to i64
 // CHECK: %[[SAME:.*]] = arith.cmpi eq, %[[NCTA64]], %arg15 : i64
 // CHECK: %[[CLUSTER:.*]] = arith.andi %[[SAME]], %[[MULTI]] : i1

@@ -45,8 +45,10 @@
 // PTX: .entry parallax_decode_d128_bf16_h32x8(
 // PTX: .maxntid 128, 1, 1
 // PTX: .minnctapersm 2
+// No global load before the grid-dependency wait:
+// PTX-NOT: ld.global
 // PTX: griddepcontrol.wait;
-// PTX: mov.u32 {{.*}}, %cluster_nctarank;
+// PTX: mov.u32 {{.*}}, %cluster_nctaid.x;
 // PTX: cp.async.cg.shared.global
 // PTX: griddepcontrol.launch_dependents;
 // PTX: barrier.cluster.arrive.aligned;

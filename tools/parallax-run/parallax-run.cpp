@@ -88,8 +88,11 @@ int main(int argc, char **argv) {
       numSplits = std::stoll(v);
     else if (arg(argv[i], "--max-cluster-splits", v))
       launchOpts.maxClusterSplits = std::stoll(v);
-    else if (arg(argv[i], "--repeat", v))
+    else if (arg(argv[i], "--repeat", v)) {
       repeat = std::stoll(v);
+      if (repeat < 1)
+        return fail("--repeat must be at least 1, got " + v);
+    }
     else if (std::strcmp(argv[i], "--pdl") == 0)
       launchOpts.programmaticLaunch = true;
     else if (arg(argv[i], "--seq-lens", v)) {
@@ -322,8 +325,6 @@ int main(int argc, char **argv) {
     ptrs["workspace"] = dwork;
     ptrs["counters"] = dcount;
   }
-  if (repeat < 1)
-    return fail("--repeat must be at least 1, got " + std::to_string(repeat));
   for (int64_t it = 0; it < repeat; ++it) {
     ptrs["q"] = (repeat - 1 - it) % 2 == 0 ? dq : dqNeg;
     st = rt::launch(kernel, ptrs, dims, 0, launchOpts);

@@ -118,7 +118,10 @@ TEST(KernelInfo, ClusterLaunchOnlyForClusterMergeKernelsOf2To8Splits) {
   EXPECT_EQ(clusterSizeFor(info, kMaxClusterSplits, 8), kMaxClusterSplits);
   EXPECT_EQ(clusterSizeFor(info, 16, 16), 0); // beyond the portable size
   EXPECT_EQ(clusterSizeFor(info, 2, 0), 0);   // clusters off
-  info.clusterMerge = false;                  // sm_80 kernels
+  info.workspaceBytesPerCta = 0; // not a split-KV kernel
+  EXPECT_EQ(clusterSizeFor(info, 2), 0);
+  info.workspaceBytesPerCta = 8576;
+  info.clusterMerge = false; // sm_80 kernels
   EXPECT_EQ(clusterSizeFor(info, 2), 0);
 }
 

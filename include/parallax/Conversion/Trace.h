@@ -29,6 +29,7 @@ enum class TracePoint : int64_t {
   Counted,          ///< split-KV: fence and counter increment done (cluster
                     ///< launch: the cluster barrier passed)
   LastKnown,        ///< split-KV: the OR barrier says whether this CTA is last
+                    ///< (cluster launch: the rows this CTA merges are known)
   SplitsMerged,     ///< split-KV: the last CTA merged every split (cluster
                     ///< launch: every CTA merged its rows)
   Exit,             ///< before return

@@ -72,10 +72,11 @@ int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs,
 /// The largest portable thread-block cluster (CUDA guarantees 8 on sm_90).
 inline constexpr int64_t kMaxClusterSplits = 8;
 /// Split counts up to this are launched as clusters by default. On the H200
-/// 2-CTA clusters beat the workspace merge at every point timed (B = 1 to 8,
-/// L = 2048 to 32768: 0.3-4%), while 4- and 8-CTA clusters ran up to 1.4x
-/// slower once there were more than a few dozen of them (a cluster's CTAs
-/// share one GPC, and pairs of them one SM): docs/performance.md.
+/// 2-CTA clusters were 0.3-4% faster than the workspace merge at B = 1 to 8,
+/// L = 2048 to 16384, and within +-1.2% either way at L = 32768, while 4-
+/// and 8-CTA clusters ran up to 1.4x slower once there were more than a few
+/// dozen of them (a cluster's CTAs share one GPC, and pairs of them one SM):
+/// docs/performance.md.
 inline constexpr int64_t kDefaultMaxClusterSplits = 2;
 
 /// How many CTAs form a cluster along x for this launch: num_splits when the

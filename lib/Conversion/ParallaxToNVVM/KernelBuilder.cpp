@@ -943,12 +943,12 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
       if (failed(mergeSplits(merged, slice, flatInits.size(), yield)))
         return failure();
       SmallVector<Value> out(merged);
-      out.push_back(isLastSplit);
+      out.push_back(storesOutput);
       scf::YieldOp::create(b, loc, out);
     }
     ValueRange results = multi.getResults();
     merged.assign(results.begin(), results.begin() + (results.size() - 1));
-    isLastSplit = multi.getResults().back();
+    storesOutput = multi.getResults().back();
   }
   bindCarried(loop.getResults(), slice.carried, merged, sliceColumn);
   return success();
@@ -1084,12 +1084,13 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
     ids[0] = arith::TruncIOp::create(b, loc, i32(), qTile);
     if (p.clusterMerge) {
       // Launched as clusters of exactly num_splits CTAs along x (cluster rank
-      // = split): merge through distributed shared memory.
-      clusterMerged = arith::AndIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                toI64(NVVM::ClusterDim::create(b, loc, i32())), numSplits),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, numSplits, c64(1)));
+      // = split; a cluster shaped along y or z fails this and takes the
+      // workspace): merge through distributed shared memory.
+      Value several = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, numSplits, c64(1));
+      Value alongX = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq,
+          toI64(NVVM::ClusterDimBlocksXOp::create(b, loc, i32())), numSplits);
+      clusterMerged = arith::AndIOp::create(b, loc, alongX, several);
     }
   }
   for (size_t k = 0; k < ivs.size(); ++k) {
@@ -1107,8 +1108,8 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   if (failed(lowerOp(p.forall.getTerminator())))
     return failure();
   if (clusterMerged) {
-    // Keep this CTA's shared memory until cluster rank 0 has read it (its
-    // arrive follows the merge).
+    // Keep this CTA's shared memory until every CTA of the cluster has read
+    // its rows of it (each one arrives after its merge).
     auto wait = scf::IfOp::create(b, loc, clusterMerged, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(wait.thenBlock());

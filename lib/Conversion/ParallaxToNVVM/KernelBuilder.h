@@ -251,8 +251,8 @@ private:
       cond = arith::AndIOp::create(
           b, loc, cond,
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0)));
-    if (isLastSplit)
-      cond = arith::AndIOp::create(b, loc, cond, isLastSplit);
+    if (storesOutput)
+      cond = arith::AndIOp::create(b, loc, cond, storesOutput);
     return cond;
   }
   Value asOperand(Value packed) {
@@ -294,9 +294,9 @@ private:
   /// kTraceClock0 + point of this CTA's record in parallax_trace.
   void tracePoint(TracePoint point);
   void traceStore(int64_t slot, Value v);
-  /// Split-KV: merges the program's splits into its last CTA (sets
-  /// isLastSplit), through the workspace or, in a cluster launch, through
-  /// distributed shared memory.
+  /// Split-KV: merges the program's splits, into its last CTA through the
+  /// workspace or, in a cluster launch, each CTA its rows through
+  /// distributed shared memory; sets storesOutput.
   LogicalResult mergeSplits(SmallVector<Value> &merged, const RegSlice &slice,
                             int64_t fullRegs, scf::YieldOp yield);
   /// Workspace, counter, last CTA merges; returns whether this CTA is last.
@@ -411,8 +411,9 @@ private:
   Value group; ///< which warp group (key split) this thread belongs to
   // Split-KV across CTAs: the workspace and counters parameters, the split
   // count (a launch parameter), this CTA's split and query tile, and whether
-  // this CTA is the program's last to finish (the one that stores).
-  Value workspace, counters, numSplits, split, qTile, isLastSplit;
+  // this thread stores its output registers (the program's last CTA to
+  // finish, or in a cluster merge the CTA whose rows they are).
+  Value workspace, counters, numSplits, split, qTile, storesOutput;
   /// Cluster launch (sm_90+): the splits of a program are one cluster and
   /// merge through distributed shared memory (null: never).
   Value clusterMerged;

@@ -3,7 +3,9 @@
 // After the key loop the warp groups of a CTA merge their partial (m, d, O)
 // through shared memory, each group its slice of the accumulators' columns;
 // split-KV CTAs pass their slices through a workspace to the program's last
-// CTA, which merges them. Phase traces (trace-phases) are recorded here too.
+// CTA, which merges them, or, launched as one thread-block cluster, merge
+// them through distributed shared memory, each CTA its share of the rows.
+// Phase traces (trace-phases) are recorded here too.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelBuilder.h"
@@ -145,7 +147,8 @@ void KernelBuilder::storePartial(ArrayRef<Value> merged, const RegSlice &sl,
                                  Value own, Value sliceOffset) {
   // Row statistics are the same in every group: group 0 writes them. The
   // accumulator slices: each group its own (all of them in group 0 if the
-  // tiles are not sliced). Register k sits at slotOf(own, k).
+  // tiles are not sliced). Full register r sits at own + r * tpg * 4; a
+  // group's slice starts sliceOffset further.
   int64_t tpg = 32 * p.warps;
   Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
   Value ownSlice = gep(own, sliceOffset);
@@ -307,9 +310,10 @@ Value KernelBuilder::mergeSplitsInCluster(SmallVector<Value> &merged,
   // as a workspace slot. Then the CTAs share the merge by rows: CTA s reads
   // the rows r with r % 8 % num_splits == s (the lanes with g % num_splits
   // == s) of every CTA's partial through distributed shared memory (mapa),
-  // merges and stores them. One CTA reading everything was bound by the
-  // SM-to-SM bandwidth (H200: 2.0 us for 8 splits of 8.6 KB, B=1 L=4096).
-  // No workspace, fence or counter: two cluster barriers order it all.
+  // merges and stores them, so no CTA waits on all the reads. (On the H200
+  // the reads cost a round trip per split either way, about 160 ns: 2.0 us
+  // for 8 splits at B=1, L=4096, in one CTA or shared.) No workspace, fence
+  // or counter: two cluster barriers order it all.
   int64_t tpg = 32 * p.warps;
   Value tidInGroup = add(mulc(warp, 32), lane);
   Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
@@ -353,7 +357,7 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   kernel->setAttr("parallax.workspace_bytes_per_cta",
                   b.getI64IntegerAttr(fullRegs * tpg * 4));
   if (!clusterMerged) {
-    isLastSplit = mergeSplitsInWorkspace(merged, sl, fullRegs, maxIdx);
+    storesOutput = mergeSplitsInWorkspace(merged, sl, fullRegs, maxIdx);
     return success();
   }
   kernel->setAttr("parallax.cluster_merge", b.getUnitAttr());
@@ -373,7 +377,7 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   }
   ValueRange results = ifOp.getResults();
   merged.assign(results.begin(), results.begin() + (results.size() - 1));
-  isLastSplit = results.back();
+  storesOutput = results.back();
   return success();
 }
 
