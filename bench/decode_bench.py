@@ -89,6 +89,20 @@ def decode_kernel_json(kernel_dir, G, softmax=False):
     return os.path.join(kernel_dir, f"{kind}_decode_d{D}_bf16_h{HKV * G}x{HKV}.json")
 
 
+def rel_l2(x, ref):
+    """Relative L2 error of x against the float64 reference; inf if x has
+    a NaN or Inf (a poisoned element never passes)."""
+    x = x.double()
+    if not torch.isfinite(x).all():
+        return float("inf")
+    return ((x - ref).norm() / ref.norm()).item()
+
+
+def runtime_launch(kern, dims, L, num_sms):
+    """The runtime's launch for this shape: (split count, cluster launch)."""
+    return kern.prepare(dims, L, num_sms)["num_splits"], kern.cluster > 0
+
+
 def split_counts(spec, auto):
     """Launches of a comma-separated spec ("auto,16,c8"), in order, once each:
     (splits, cluster). "cN" is N splits launched as clusters of N CTAs that
@@ -417,18 +431,13 @@ def main():
             ref_p = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], r[0][:nb], scale)
             ref_s = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None, scale)
 
-            def rel(x, ref):
-                x = x.double()
-                if not torch.isfinite(x).all():
-                    return float("inf")
-                return ((x - ref).norm() / ref.norm()).item()
             for o in out_p + out_s + out_pdl:  # poison what the graphs wrote
                 o.fill_(float("nan"))
             methods["ours_parallax"](0)
             methods["ours_softmax"](0)
             torch.cuda.synchronize()
-            row["err_ours_parallax"] = rel(out_p[0][:nb], ref_p)
-            row["err_ours_softmax"] = rel(out_s[0][:nb], ref_s)
+            row["err_ours_parallax"] = rel_l2(out_p[0][:nb], ref_p)
+            row["err_ours_softmax"] = rel_l2(out_s[0][:nb], ref_s)
             if ours_pdl:
                 # One graph replay of back-to-back programmatic launches, one
                 # per input copy: every copy's output against float64 (the
@@ -437,13 +446,13 @@ def main():
                 g.replay()
                 torch.cuda.synchronize()
                 row["err_ours_parallax_pdl"] = max(
-                    rel(out_pdl[i][:nb], ref_p if i == 0 else parallax_reference(
+                    rel_l2(out_pdl[i][:nb], ref_p if i == 0 else parallax_reference(
                         q[i][:nb], k[i][:nb], v[i][:nb], r[i][:nb], scale))
                     for i in range(copies))
                 del g
             if authors_here:
-                row["err_authors_triton"] = rel(methods["authors_triton"](0).transpose(1, 2)[:nb], ref_p)
-            row["err_eager_parallax"] = rel(methods["eager_parallax"](0)[:nb], ref_p)
+                row["err_authors_triton"] = rel_l2(methods["authors_triton"](0).transpose(1, 2)[:nb], ref_p)
+            row["err_eager_parallax"] = rel_l2(methods["eager_parallax"](0)[:nb], ref_p)
             peers = [row[m] for m in ("sdpa_cudnn", "sdpa_flash") if row.get(m)]
             best = min(peers) if peers else None
             row["best_softmax_peer_us"] = best

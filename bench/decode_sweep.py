@@ -16,8 +16,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from decode_bench import (HKV, D, OurKernel, decode_dims, decode_inputs,  # noqa: E402
-                          decode_kernel_json, decode_runner, parallax_reference,
-                          rotation_copies, split_counts, time_graph)
+                          decode_kernel_json, decode_runner, parallax_reference, rel_l2,
+                          rotation_copies, runtime_launch, split_counts, time_graph)
 
 POINTS = [(1, 4096), (1, 32768), (8, 4096), (8, 32768), (32, 512), (32, 16384),
           (128, 512), (128, 4096)]
@@ -69,8 +69,7 @@ def main():
         ref = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None if args.softmax else r[0][:nb], scale)
         dims = decode_dims(B, L)
         for name, kern, occ in variants:
-            auto = (kern.prepare(dims, L, sms)["num_splits"], kern.cluster > 0)
-            for S in split_counts(args.splits, auto):
+            for S in split_counts(args.splits, runtime_launch(kern, dims, L, sms)):
                 dd = kern.prepare(dims, L, sms, splits=S)
                 run = decode_runner(kern, dd, q, k, v, lens, out, None if args.softmax else r)
                 for o in out:
@@ -78,8 +77,7 @@ def main():
                 us = time_graph(run, copies)
                 run(0)
                 torch.cuda.synchronize()
-                x = out[0][:nb].double()
-                err = ((x - ref).norm() / ref.norm()).item() if torch.isfinite(x).all() else float("inf")
+                err = rel_l2(out[0][:nb], ref)
                 tbs = kv_bytes / (us * 1e-6) / 1e12
                 row = {"variant": name, "B": B, "L": L, "splits": S[0], "cluster": S[1], "us": us, "tbs": tbs,
                        "err": err, "ctas_per_sm": occ}

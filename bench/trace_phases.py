@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from decode_bench import (HKV, D, OurKernel, capture_graph, decode_dims,  # noqa: E402
                           decode_inputs, decode_kernel_json, decode_runner,
-                          parallax_reference, rotation_copies, split_counts, time_graph)
+                          parallax_reference, rel_l2, rotation_copies, runtime_launch,
+                          split_counts, time_graph)
 
 
 def read_records(kern, ctas):
@@ -118,15 +119,13 @@ def main():
         ref = parallax_reference(q[last][:nb], k[last][:nb], v[last][:nb],
                                  None if args.softmax else r[last][:nb], scale)
         dims = decode_dims(B, L)
-        auto = (kern.prepare(dims, L, sms)["num_splits"], kern.cluster > 0)
-        for S in split_counts(args.splits, auto):
+        for S in split_counts(args.splits, runtime_launch(kern, dims, L, sms)):
             dd = kern.prepare(dims, L, sms, splits=S)
             run = decode_runner(kern, dd, q, k, v, lens, out, None if args.softmax else r)
             for o in out:
                 o.fill_(float("nan"))
             us = time_graph(run, copies)
-            x = out[last][:nb].double()
-            err = ((x - ref).norm() / ref.norm()).item() if torch.isfinite(x).all() else float("inf")
+            err = rel_l2(out[last][:nb], ref)
             # One more replay with the records zeroed: they then hold its last call.
             clear_records(kern)
             capture_graph(run, copies).replay()
