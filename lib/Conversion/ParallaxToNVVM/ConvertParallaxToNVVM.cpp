@@ -152,6 +152,24 @@ std::string gridFormula(Value ub, func::FuncOp func) {
   return fmt(ub);
 }
 
+/// The program of `f` with the lowering options that shape it, checked
+/// against the shape rules and the target's resources (errors at the op).
+FailureOr<ProgramInfo> analyzeFor(func::FuncOp f, const TargetInfo &target,
+                                  int64_t kvGroups, bool splitKv, bool bulkCopy,
+                                  int64_t numStages) {
+  FailureOr<ProgramInfo> info = analyze(f);
+  if (failed(info))
+    return failure();
+  info->kvGroups = kvGroups;
+  info->splitKv = splitKv;
+  info->bulkCopy = bulkCopy && target.computeCapability >= 90;
+  info->clusterMerge = splitKv && target.computeCapability >= 90;
+  if (failed(checkShapeRules(*info, info->loop)) ||
+      failed(checkResources(*info, target, numStages, info->loop)))
+    return failure();
+  return info;
+}
+
 struct ConvertParallaxToNVVMPass
     : public parallax::impl::ConvertParallaxToNVVMBase<ConvertParallaxToNVVMPass> {
   using Base::Base;
@@ -212,15 +230,9 @@ struct ConvertParallaxToNVVMPass
       (void)global;
     }
     for (func::FuncOp f : funcs) {
-      FailureOr<ProgramInfo> info = analyze(f);
-      if (succeeded(info)) {
-        info->kvGroups = kvGroups;
-        info->splitKv = splitKv;
-        info->bulkCopy = bulkCopy && target->computeCapability >= 90;
-        info->clusterMerge = splitKv && target->computeCapability >= 90;
-      }
-      if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
-          failed(checkResources(*info, *target, numStages, info->loop)))
+      FailureOr<ProgramInfo> info =
+          analyzeFor(f, *target, kvGroups, splitKv, bulkCopy, numStages);
+      if (failed(info))
         return signalPassFailure();
       SmallVector<Attribute> grid;
       for (int64_t k = info->forall.getRank() - 1; k >= 0; --k) {
@@ -263,15 +275,7 @@ struct CheckResourcesPass
       f.walk([&](scf::ForallOp) { hasProgram = true; });
       if (!hasProgram)
         return WalkResult::advance();
-      FailureOr<ProgramInfo> info = analyze(f);
-      if (succeeded(info)) {
-        info->kvGroups = kvGroups;
-        info->splitKv = splitKv;
-        info->bulkCopy = bulkCopy && target->computeCapability >= 90;
-        info->clusterMerge = splitKv && target->computeCapability >= 90;
-      }
-      if (failed(info) || failed(checkShapeRules(*info, info->loop)) ||
-          failed(checkResources(*info, *target, numStages, info->loop)))
+      if (failed(analyzeFor(f, *target, kvGroups, splitKv, bulkCopy, numStages)))
         return WalkResult::interrupt();
       return WalkResult::advance();
     });
