@@ -178,7 +178,7 @@ def decode_runner(kernel, dims, q, k, v, lens, out, r=None, extra=None):
 
 
 class OurKernel:
-    def __init__(self, json_path, pdl=False):
+    def __init__(self, json_path, pdl="auto"):
         import cupy
         self.cupy = cupy
         self.cluster = 0
@@ -186,16 +186,20 @@ class OurKernel:
         with open(json_path) as f:
             self.meta = json.load(f)
         ptx = json_path[:-5] + ".ptx"
-        if pdl and not self.meta.get("programmatic_launch"):
+        if pdl is True and not self.meta.get("programmatic_launch"):
             raise ValueError(f"{json_path}: no programmatic_launch (sm_90+ kernels wait for "
                              "the previous grid; this one does not)")
-        self.pdl = pdl  # launch with programmatic stream serialization
+        # Programmatic stream serialization (= rt::launchesProgrammatically):
+        # "auto", the runtime's default, whenever the kernel supports it.
+        self.pdl = bool(self.meta.get("programmatic_launch")) if pdl == "auto" else bool(pdl)
         self.module = cupy.RawModule(path=ptx)
         self.fn = self.module.get_function(self.meta["entry"])
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        self.num_sms = props["multiProcessorCount"]
+        self.optin = props["sharedMemPerBlockOptin"]
         smem = self.meta["shared_bytes"]
-        if smem > 48 * 1024:
-            self.fn.max_dynamic_shared_size_bytes = smem
         self.smem = smem
+        self._set_max_smem()
         # Resident CTAs per SM (registers and shared memory), for reports.
         self.ctas_per_sm = cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
             self.fn.kernel.ptr, self.meta["block"][0], smem)
@@ -205,9 +209,23 @@ class OurKernel:
         that at most n CTAs share an SM (an occupancy experiment)."""
         per_sm = self.cupy.cuda.runtime.getDeviceProperties(0)["sharedMemPerMultiprocessor"]
         self.smem = max(self.meta["shared_bytes"], per_sm // n - 1024 - 1024)
-        self.fn.max_dynamic_shared_size_bytes = self.smem
+        self._set_max_smem()
         self.ctas_per_sm = self.cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
             self.fn.kernel.ptr, self.meta["block"][0], self.smem)
+
+    def _set_max_smem(self):
+        # The limit belongs to the function, which CuPy shares between
+        # OurKernels of one PTX file: always the most any launch may ask.
+        most = max(self.smem, self.optin)
+        if most > 48 * 1024:
+            self.fn.max_dynamic_shared_size_bytes = most
+
+    def launch_smem(self, grid):
+        """= rt::launchSharedBytes: a programmatic launch of at most one CTA
+        per SM asks for the opt-in limit, so no SM takes two of its CTAs."""
+        if self.pdl and grid[0] * grid[1] * grid[2] <= self.num_sms and self.optin > self.smem:
+            return self.optin
+        return self.smem
 
     def prepare(self, dims, L, num_sms, splits=None):
         """Split-KV kernels: the split count and cluster launch (the
@@ -274,12 +292,13 @@ class OurKernel:
                 args.append(np.uint64(ptrs[p["name"]]))
             else:
                 args.append(np.int64(dims[p["name"]]))
+        grid = self.grid(dims)
         if self.cluster or self.pdl:
-            launch_ex(self.fn.kernel.ptr, self.grid(dims), self.meta["block"], self.smem,
+            launch_ex(self.fn.kernel.ptr, grid, self.meta["block"], self.launch_smem(grid),
                       torch.cuda.current_stream().cuda_stream, args, self.cluster, self.pdl)
             return
         stream = self.cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream)
-        self.fn(self.grid(dims), tuple(self.meta["block"]), tuple(args),
+        self.fn(grid, tuple(self.meta["block"]), tuple(args),
                 shared_mem=self.smem, stream=stream)
 
 
@@ -363,11 +382,11 @@ def main():
         Hq = HKV * G
         ours_p = OurKernel(os.path.join(args.kernels, f"parallax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
         ours_s = OurKernel(os.path.join(args.kernels, f"softmax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
-        # The same Parallax kernel under programmatic dependent launch: each
-        # call's CTAs may become resident while the previous call finishes
-        # (sm_90+ kernels; others have no such column).
-        ours_pdl = (OurKernel(ours_p.json_path, pdl=True)
-                    if ours_p.meta.get("programmatic_launch") else None)
+        # Ours launch as the runtime does: programmatically where the kernel
+        # supports it (sm_90), each call's CTAs becoming resident while the
+        # previous call finishes. The same Parallax kernel launched plainly
+        # is the extra column (none for kernels that launch plainly anyway).
+        ours_plain = OurKernel(ours_p.json_path, pdl=False) if ours_p.pdl else None
         for B, L in points:
             kv_bytes = 2 * B * HKV * L * D * 2
             copies = rotation_copies(kv_bytes)
@@ -380,15 +399,16 @@ def main():
             sms = torch.cuda.get_device_properties(0).multi_processor_count
             dims_p = ours_p.prepare(dims, L, sms)
             dims_s = ours_s.prepare(dims, L, sms)
-            out_pdl = [torch.full_like(x, float("nan")) for x in q] if ours_pdl else []
+            out_plain = [torch.full_like(x, float("nan")) for x in q] if ours_plain else []
 
             methods = {
                 "ours_parallax": decode_runner(ours_p, dims_p, q, k, v, lens, out_p, r),
                 "ours_softmax": decode_runner(ours_s, dims_s, q, k, v, lens, out_s),
             }
-            if ours_pdl:
-                dims_pdl = ours_pdl.prepare(dims, L, sms)
-                methods["ours_parallax_pdl"] = decode_runner(ours_pdl, dims_pdl, q, k, v, lens, out_pdl, r)
+            if ours_plain:
+                dims_plain = ours_plain.prepare(dims, L, sms)
+                methods["ours_parallax_plain"] = decode_runner(ours_plain, dims_plain, q, k, v, lens,
+                                                               out_plain, r)
 
             def sdpa(backend):
                 def run(i):
@@ -431,25 +451,31 @@ def main():
             ref_p = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], r[0][:nb], scale)
             ref_s = parallax_reference(q[0][:nb], k[0][:nb], v[0][:nb], None, scale)
 
-            for o in out_p + out_s + out_pdl:  # poison what the graphs wrote
+            for o in out_p + out_s + out_plain:  # poison what the graphs wrote
                 o.fill_(float("nan"))
-            methods["ours_parallax"](0)
             methods["ours_softmax"](0)
+            if ours_plain:
+                methods["ours_parallax_plain"](0)
             torch.cuda.synchronize()
-            row["err_ours_parallax"] = rel_l2(out_p[0][:nb], ref_p)
             row["err_ours_softmax"] = rel_l2(out_s[0][:nb], ref_s)
-            if ours_pdl:
+            if ours_plain:
+                row["err_ours_parallax_plain"] = rel_l2(out_plain[0][:nb], ref_p)
+            if ours_p.pdl:
                 # One graph replay of back-to-back programmatic launches, one
                 # per input copy: every copy's output against float64 (the
                 # worst is kept).
-                g = capture_graph(methods["ours_parallax_pdl"], copies)
+                g = capture_graph(methods["ours_parallax"], copies)
                 g.replay()
                 torch.cuda.synchronize()
-                row["err_ours_parallax_pdl"] = max(
-                    rel_l2(out_pdl[i][:nb], ref_p if i == 0 else parallax_reference(
+                row["err_ours_parallax"] = max(
+                    rel_l2(out_p[i][:nb], ref_p if i == 0 else parallax_reference(
                         q[i][:nb], k[i][:nb], v[i][:nb], r[i][:nb], scale))
                     for i in range(copies))
                 del g
+            else:
+                methods["ours_parallax"](0)
+                torch.cuda.synchronize()
+                row["err_ours_parallax"] = rel_l2(out_p[0][:nb], ref_p)
             if authors_here:
                 row["err_authors_triton"] = rel_l2(methods["authors_triton"](0).transpose(1, 2)[:nb], ref_p)
             row["err_eager_parallax"] = rel_l2(methods["eager_parallax"](0)[:nb], ref_p)
@@ -463,15 +489,15 @@ def main():
                 return f"{t:9.1f}" if t else "      n/a"
             tb = lambda m: (f"{kv_bytes / (row[m] * 1e-6) / 1e12:5.2f}" if row.get(m) else "  n/a")
             print(f"G={G} B={B:3d} L={L:5d} S={row['splits']:2d}{'c' if row['cluster'] else ' '} | ours P {fmt('ours_parallax')} ({tb('ours_parallax')} TB/s) "
-                  f"P+pdl {fmt('ours_parallax_pdl')} "
+                  f"P plain {fmt('ours_parallax_plain')} "
                   f"S {fmt('ours_softmax')} | cudnn {fmt('sdpa_cudnn')} ({tb('sdpa_cudnn')}) "
                   f"flash {fmt('sdpa_flash')} | eager {fmt('eager_parallax')} | authors {fmt('authors_triton')} | "
                   f"ratio {row['ours_parallax'] / best if best and row.get('ours_parallax') else float('nan'):6.2f} | "
                   f"err P {row['err_ours_parallax']:.1e} S {row['err_ours_softmax']:.1e} "
-                  f"P+pdl {row.get('err_ours_parallax_pdl', float('nan')):.1e}", flush=True)
+                  f"P plain {row.get('err_ours_parallax_plain', float('nan')):.1e}", flush=True)
             with open(args.out, "w") as f:  # after every point: a timeout keeps what ran
                 json.dump({"meta": {"partial": True}, "results": results}, f, indent=1)
-            del q, r, k, v, out_p, out_s, out_pdl, methods
+            del q, r, k, v, out_p, out_s, out_plain, methods
             torch.cuda.empty_cache()
     meta = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
             "torch": torch.__version__, "authors_cute_decode": cute_note,

@@ -31,7 +31,9 @@ def main():
     ap.add_argument("--splits", default="auto")
     ap.add_argument("--points", default="")
     ap.add_argument("--ctas-per-sm", default="", help="also run each variant limited to these CTAs per SM (comma-separated)")
-    ap.add_argument("--pdl", action="store_true", help="also time each variant under programmatic dependent launch")
+    ap.add_argument("--plain", action="store_true",
+                    help="also time each variant launched plainly (the default is the runtime's: "
+                         "programmatic where the kernel supports it)")
     ap.add_argument("--out", default="decode_sweep.json")
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -52,8 +54,8 @@ def main():
               f"stages={o['num_stages']} bulk={o.get('bulk_copy')} smem={k.smem} "
               f"regs={k.fn.num_regs} ctas/SM={occ}", flush=True)
         variants.append((os.path.basename(d), k, occ))
-        if args.pdl:
-            variants.append((f"{os.path.basename(d)}+pdl", OurKernel(path, pdl=True), occ))
+        if args.plain and k.pdl:
+            variants.append((f"{os.path.basename(d)}+plain", OurKernel(path, pdl=False), occ))
         for n in filter(None, args.ctas_per_sm.split(",")):
             kn = OurKernel(path)
             kn.limit_ctas_per_sm(int(n))

@@ -6,8 +6,9 @@ import sys
 
 d = json.load(open(sys.argv[1]))
 cols = ["ours_parallax", "ours_softmax", "sdpa_cudnn", "sdpa_flash", "eager_parallax", "authors_triton"]
-if any(r.get("ours_parallax_pdl") for r in d["results"]):
-    cols.insert(1, "ours_parallax_pdl")
+for extra in ("ours_parallax_plain", "ours_parallax_pdl"):  # the latter: older files
+    if any(r.get(extra) for r in d["results"]):
+        cols.insert(1, extra)
 print("| G | B | L | S | " + " | ".join(c + " µs" for c in cols) +
       " | ours P TB/s | best peer TB/s | ours P / best softmax peer | rel-L2 ours P / S |")
 print("|" + "---|" * (len(cols) + 8))

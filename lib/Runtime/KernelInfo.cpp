@@ -288,6 +288,14 @@ int64_t parallax::rt::clusterSizeFor(const KernelInfo &info, int64_t numSplits,
   return numSplits;
 }
 
+int64_t parallax::rt::launchSharedBytes(int64_t sharedBytes, int64_t ctas,
+                                        bool programmatic, int64_t numSMs,
+                                        int64_t maxSharedPerCta) {
+  if (programmatic && ctas <= numSMs && maxSharedPerCta > sharedBytes)
+    return maxSharedPerCta;
+  return sharedBytes;
+}
+
 int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
                                       int64_t numSMs, int64_t kvGroups,
                                       int64_t keysPerTile) {

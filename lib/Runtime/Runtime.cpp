@@ -1,6 +1,7 @@
 //===- Runtime.cpp - load and launch generated kernels --------------------===//
 #include "parallax/Runtime/Runtime.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -106,10 +107,20 @@ Status parallax::rt::loadKernel(const std::string &jsonPath, Kernel &out,
   }
   CU_TRY(cuModuleLoadData(&out.module, cubin.data()));
   CU_TRY(cuModuleGetFunction(&out.function, out.module, out.info.entry.c_str()));
-  if (out.info.sharedBytes > 48 * 1024)
+  int sms = 0, optin = 0;
+  CU_TRY(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev));
+  CU_TRY(cuDeviceGetAttribute(&optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, dev));
+  out.numSMs = sms;
+  out.maxSharedPerCta = optin;
+  // Programmatic launches of one wave ask for up to the opt-in limit
+  // (launchSharedBytes); anything else for what the kernel needs.
+  int64_t maxDynamic = out.info.programmaticLaunch
+                           ? std::max<int64_t>(optin, out.info.sharedBytes)
+                           : out.info.sharedBytes;
+  if (maxDynamic > 48 * 1024)
     CU_TRY(cuFuncSetAttribute(out.function,
                               CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                              static_cast<int>(out.info.sharedBytes)));
+                              static_cast<int>(maxDynamic)));
   return Status::success();
 }
 
@@ -117,11 +128,12 @@ Status parallax::rt::launch(const Kernel &k,
                             const std::map<std::string, CUdeviceptr> &ptrs,
                             const std::map<std::string, int64_t> &dims,
                             CUstream stream, const LaunchOptions &options) {
-  if (options.programmaticLaunch && !k.info.programmaticLaunch)
+  if (options.programmaticLaunch == ProgrammaticLaunch::On && !k.info.programmaticLaunch)
     return Status::failure("programmatic launch of " + k.info.entry +
                            ": the kernel (chip " + k.info.chip +
                            ") does not wait for the previous grid; it needs "
                            "programmatic_launch in its metadata (sm_90 or later)");
+  bool programmatic = launchesProgrammatically(k.info, options);
   std::vector<uint64_t> storage(k.info.params.size());
   std::vector<void *> args(k.info.params.size());
   for (size_t i = 0; i < k.info.params.size(); ++i) {
@@ -152,13 +164,6 @@ Status parallax::rt::launch(const Kernel &k,
   int64_t cluster = 0;
   if (auto splits = dims.find("num_splits"); splits != dims.end())
     cluster = clusterSizeFor(k.info, splits->second, options.maxClusterSplits);
-  if (cluster == 0 && !options.programmaticLaunch) {
-    CU_TRY(cuLaunchKernel(k.function, grid[0], grid[1], grid[2], k.info.block[0],
-                          k.info.block[1], k.info.block[2],
-                          static_cast<unsigned>(k.info.sharedBytes), stream,
-                          args.data(), nullptr));
-    return Status::success();
-  }
   CUlaunchAttribute attrs[2] = {};
   unsigned numAttrs = 0;
   if (cluster > 0) {
@@ -170,7 +175,7 @@ Status parallax::rt::launch(const Kernel &k,
     a.value.clusterDim.y = 1;
     a.value.clusterDim.z = 1;
   }
-  if (options.programmaticLaunch) {
+  if (programmatic) {
     CUlaunchAttribute &a = attrs[numAttrs++];
     a.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
     a.value.programmaticStreamSerializationAllowed = 1;
@@ -182,7 +187,9 @@ Status parallax::rt::launch(const Kernel &k,
   config.blockDimX = static_cast<unsigned>(k.info.block[0]);
   config.blockDimY = static_cast<unsigned>(k.info.block[1]);
   config.blockDimZ = static_cast<unsigned>(k.info.block[2]);
-  config.sharedMemBytes = static_cast<unsigned>(k.info.sharedBytes);
+  config.sharedMemBytes = static_cast<unsigned>(
+      launchSharedBytes(k.info.sharedBytes, grid[0] * grid[1] * grid[2], programmatic,
+                        k.numSMs, k.maxSharedPerCta));
   config.hStream = stream;
   config.attrs = attrs;
   config.numAttrs = numAttrs;
@@ -192,11 +199,14 @@ Status parallax::rt::launch(const Kernel &k,
         "cuLaunchKernelEx of " + k.info.entry +
         (cluster ? " in clusters of " + std::to_string(cluster) + " CTAs (one per split)"
                  : std::string()) +
-        (options.programmaticLaunch ? " with programmatic stream serialization" : "") +
+        (programmatic ? " with programmatic stream serialization" : "") +
         ", grid " + std::to_string(grid[0]) + "x" + std::to_string(grid[1]) + "x" +
         std::to_string(grid[2]) + ": " + cudaErrorName(r) +
         (cluster ? "; LaunchOptions::maxClusterSplits = 0 (parallax-run "
                    "--max-cluster-splits=0) merges through the workspace instead"
-                 : ""));
+                 : std::string()) +
+        (programmatic ? "; LaunchOptions::programmaticLaunch = Off (parallax-run "
+                        "--no-pdl) launches it plainly"
+                      : ""));
   return Status::success();
 }

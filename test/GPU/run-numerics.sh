@@ -23,10 +23,11 @@ if command -v compute-sanitizer >/dev/null; then
     # Prefill, two decodes, warp groups; bulk copies in decode (tail rows
     # zero-filled) and prefill (3 stages); the whole-tile group merge (D=48);
     # split-KV merged through the workspace (3 splits) and in clusters (2
-    # splits by default; 3 and 4 forced; one warp group, 59).
+    # splits by default; 3 and 4 forced; one warp group, 59). sm_90 kernels
+    # launch programmatically by default: one workspace merge plainly too.
     for spec in 1 29 33 57 66 70 74 "29 --num-splits=3" "29 --num-splits=2" \
         "29 --num-splits=3 --max-cluster-splits=8" "74 --num-splits=4 --max-cluster-splits=8" \
-        "59 --num-splits=2"; do
+        "59 --num-splits=2" "29 --num-splits=3 --no-pdl"; do
       c="${spec%% *}"; extra=""
       [ "$spec" != "$c" ] && extra="${spec#* }"
       line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")

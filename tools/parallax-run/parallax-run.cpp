@@ -2,7 +2,11 @@
 //
 //   parallax-run KERNEL.json --b=2 --lq=1000 --lk=1000 [--seq-lens=a,b] \
 //                [--seed=1] [--bench=50] [--num-splits=N] \
-//                [--max-cluster-splits=N] [--pdl] [--repeat=N] [--no-cache]
+//                [--max-cluster-splits=N] [--pdl | --no-pdl] [--repeat=N] [--no-cache]
+//
+// sm_90 kernels launch programmatically by default (rt::ProgrammaticLaunch::
+// Auto); --pdl insists (an error for a kernel that cannot), --no-pdl
+// launches plainly.
 //
 // --repeat=N launches N times back to back (no synchronization between
 // them) before the check, every other launch on negated queries and the
@@ -64,7 +68,7 @@ int main(int argc, char **argv) {
   if (argc < 2)
     return fail("usage: parallax-run KERNEL.json --b=N --lq=N --lk=N "
                 "[--seq-lens=a,b,...] [--seed=S] [--bench=ITERS] [--num-splits=N] "
-                "[--max-cluster-splits=N] [--pdl] [--repeat=N] [--no-cache]");
+                "[--max-cluster-splits=N] [--pdl | --no-pdl] [--repeat=N] [--no-cache]");
   std::string jsonPath = argv[1];
   int64_t B = 1, Lq = 1, Lk = 1, bench = 0, numSplits = 0;
   rt::LaunchOptions launchOpts;
@@ -94,7 +98,9 @@ int main(int argc, char **argv) {
         return fail("--repeat must be at least 1, got " + v);
     }
     else if (std::strcmp(argv[i], "--pdl") == 0)
-      launchOpts.programmaticLaunch = true;
+      launchOpts.programmaticLaunch = rt::ProgrammaticLaunch::On;
+    else if (std::strcmp(argv[i], "--no-pdl") == 0)
+      launchOpts.programmaticLaunch = rt::ProgrammaticLaunch::Off;
     else if (arg(argv[i], "--seq-lens", v)) {
       size_t pos = 0;
       while (pos < v.size()) {
@@ -372,6 +378,7 @@ int main(int argc, char **argv) {
   }
   if (dwork)
     cuMemFree(dwork), cuMemFree(dcount);
+  bool programmatic = rt::launchesProgrammatically(kernel.info, launchOpts);
   std::printf("%s %s%s B=%lld Lq=%lld Lk=%lld rel-L2=%.3e max-abs=%.3e nan=%zu "
               "elements=%zu tol=%.0e cache=%s%s%s\n",
               ok ? "PASS" : "FAIL", kernel.info.entry.c_str(),
@@ -386,9 +393,9 @@ int main(int argc, char **argv) {
               (long long)Lq, (long long)Lk, err, maxAbs, nans, nq, tol,
               kernel.fromCache ? "hit" : "miss",
               bench > 0 ? (" median-us=" + std::to_string(medianUs)).c_str() : "",
-              (repeat > 1 || launchOpts.programmaticLaunch)
+              (repeat > 1 || programmatic)
                   ? (" launches=" + std::to_string(repeat) +
-                     (launchOpts.programmaticLaunch ? " (programmatic)" : ""))
+                     (programmatic ? " (programmatic)" : ""))
                         .c_str()
                   : "");
   cuMemFree(dq), cuMemFree(dk), cuMemFree(dv), cuMemFree(dout);

@@ -146,3 +146,28 @@ TEST(KernelInfo, CacheKeyChangesWithEverythingItCovers) {
 }
 
 } // namespace
+
+TEST(KernelInfo, ProgrammaticLaunchOfOneWaveTakesAnSmPerCta) {
+  // H200: 132 SMs, 227 KB opt-in per CTA; a 64 KB kernel.
+  const int64_t kb = 1024, need = 64 * kb, optin = 227 * kb;
+  // One wave, programmatic: the opt-in limit, so no SM holds two.
+  EXPECT_EQ(launchSharedBytes(need, 128, true, 132, optin), optin);
+  EXPECT_EQ(launchSharedBytes(need, 132, true, 132, optin), optin);
+  // More CTAs than SMs: they must share SMs; plain launches never pad.
+  EXPECT_EQ(launchSharedBytes(need, 133, true, 132, optin), need);
+  EXPECT_EQ(launchSharedBytes(need, 128, false, 132, optin), need);
+  // Never less than the kernel needs.
+  EXPECT_EQ(launchSharedBytes(optin + kb, 8, true, 132, optin), optin + kb);
+}
+
+TEST(KernelInfo, ProgrammaticLaunchModes) {
+  KernelInfo sm90, sm80;
+  sm90.programmaticLaunch = true;
+  LaunchOptions o;
+  EXPECT_TRUE(launchesProgrammatically(sm90, o)); // Auto is the default
+  EXPECT_FALSE(launchesProgrammatically(sm80, o));
+  o.programmaticLaunch = ProgrammaticLaunch::Off;
+  EXPECT_FALSE(launchesProgrammatically(sm90, o));
+  o.programmaticLaunch = ProgrammaticLaunch::On; // launch() refuses sm80
+  EXPECT_TRUE(launchesProgrammatically(sm80, o));
+}

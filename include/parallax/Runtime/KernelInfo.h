@@ -69,6 +69,16 @@ Status parseKernelInfo(const std::string &json, KernelInfo &out);
 int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs,
                         int64_t kvGroups, int64_t keysPerTile);
 
+/// Dynamic shared memory for one launch of `ctas` CTAs of a kernel that
+/// needs `sharedBytes`. A programmatic launch of at most one CTA per SM asks
+/// for `maxSharedPerCta` (the device's opt-in limit, over half an SM's
+/// memory), so that no SM takes two of its CTAs: started early beside the
+/// previous grid, they would otherwise pile onto the SMs it frees first, two
+/// to an SM while others idle (H200, B=1, L=32768: 2-3% slower than a plain
+/// launch; one per SM: as fast or faster). Anything else: sharedBytes.
+int64_t launchSharedBytes(int64_t sharedBytes, int64_t ctas, bool programmatic,
+                          int64_t numSMs, int64_t maxSharedPerCta);
+
 /// The largest portable thread-block cluster (CUDA guarantees 8 on sm_90).
 inline constexpr int64_t kMaxClusterSplits = 8;
 /// Split counts up to this are launched as clusters by default. On the H200
@@ -101,6 +111,38 @@ CacheOptions defaultCacheOptions();
 /// version, so a cubin never crosses GPUs or compilers.
 std::string cacheKey(const KernelInfo &info, const std::string &ptx,
                      int deviceCC, int driverVersion);
+
+/// Programmatic dependent launch: the kernel may start while the previous
+/// kernel in the stream finishes (its CTAs wait at entry for that kernel's
+/// completion and its memory, so this is always safe), hiding the launch gap
+/// between consecutive kernels; the previous kernel gates how early (ours
+/// release their dependents after their key loop). It needs a kernel with
+/// programmatic_launch in its metadata (sm_90+).
+enum class ProgrammaticLaunch {
+  Auto, ///< whenever the kernel supports it
+  On,   ///< always: an error for a kernel without programmatic_launch
+  Off,  ///< a plain launch
+};
+
+struct LaunchOptions {
+  /// Split-KV kernels with cluster_merge: launch 2 to this many splits as
+  /// clusters of num_splits CTAs that merge through distributed shared
+  /// memory (see clusterSizeFor; at most kMaxClusterSplits). 0 or 1: always
+  /// merge through the workspace.
+  int64_t maxClusterSplits = kDefaultMaxClusterSplits;
+  /// On the H200 a programmatic launch (one CTA per SM when the grid fits,
+  /// launchSharedBytes) was 5-12% faster for calls under about 25 us and
+  /// within the noise for longer ones: docs/performance.md.
+  ProgrammaticLaunch programmaticLaunch = ProgrammaticLaunch::Auto;
+};
+
+/// Whether `launch` launches a kernel with this metadata programmatically.
+inline bool launchesProgrammatically(const KernelInfo &info,
+                                     const LaunchOptions &options) {
+  return options.programmaticLaunch == ProgrammaticLaunch::On ||
+         (options.programmaticLaunch == ProgrammaticLaunch::Auto &&
+          info.programmaticLaunch);
+}
 
 } // namespace parallax::rt
 

@@ -29,26 +29,15 @@ struct Kernel {
   CUmodule module = nullptr;
   CUfunction function = nullptr;
   bool fromCache = false;
+  /// The device's SMs and the most shared memory one CTA may ask for
+  /// (launchSharedBytes).
+  int64_t numSMs = 0, maxSharedPerCta = 0;
 };
 
 /// Loads NAME.json and NAME.ptx (same path, other extension) on the current
 /// context's device. Refuses a kernel built for a newer chip than the device.
 Status loadKernel(const std::string &jsonPath, Kernel &out,
                   const CacheOptions &cache = defaultCacheOptions());
-
-struct LaunchOptions {
-  /// Split-KV kernels with cluster_merge: launch 2 to this many splits as
-  /// clusters of num_splits CTAs that merge through distributed shared
-  /// memory (see clusterSizeFor; at most kMaxClusterSplits). 0 or 1: always
-  /// merge through the workspace.
-  int64_t maxClusterSplits = kDefaultMaxClusterSplits;
-  /// Programmatic dependent launch: the kernel may start while the previous
-  /// kernel in the stream finishes (its CTAs wait at entry for that kernel's
-  /// completion), hiding the launch gap between consecutive kernels. Needs
-  /// a kernel with programmatic_launch (sm_90+); the previous kernel gates
-  /// how early (ours release their dependents after their key loop).
-  bool programmaticLaunch = false;
-};
 
 /// Launches with pointers and dimensions by parameter name; every parameter
 /// must be given. Checks the launch error (not the kernel's completion).
