@@ -19,7 +19,17 @@
 // CHECK: arith.ceildivsi
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync
-// The partial: the row stats by group 0, each group's 8 slice registers.
+// A tile of one valid row (the rows the output stores == 1: one query per
+// KV head at G = 1) passes only that row: lanes 0-3 store the 11 slice
+// registers as [group][register][lane] ...
+// CHECK: %[[ONE:.*]] = arith.cmpi eq, %{{.*}}, %c1_i64{{.*}} : i64
+// CHECK: scf.if %[[ONE]] {
+// CHECK: %[[QUAD:.*]] = arith.cmpi slt, %{{.*}}, %c4_i64{{.*}} : i64
+// CHECK: scf.if %[[QUAD]] {
+// CHECK-COUNT-11: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<1>
+// ... any other tile the whole partial: the row stats by group 0, each
+// group's 8 slice registers.
+// CHECK: } else {
 // CHECK: scf.if
 // CHECK-COUNT-3: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<1>
 // CHECK: scf.if %true
@@ -30,8 +40,20 @@
 // CHECK: llvm.atomicrmw add %{{.*}}, %{{.*}} syncscope("device") monotonic : !llvm.ptr<1>, i32
 // CHECK: llvm.fence syncscope("device") acq_rel
 // CHECK: nvvm.barrier #nvvm.reduction<or> %{{.*}} -> i32
-// The last CTA merges 8 splits per step (11 registers each: the loads of
-// all 8 in flight), then one rescale; the other CTAs' loops run 0 times.
+// One row: every lane takes 2 of the 11 registers of one quad lane plus
+// the split's max, 16 splits per step; the merged registers go back to
+// their lanes by shuffles.
+// CHECK: scf.if %[[ONE]] -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK: %[[B16:.*]] = arith.constant 16 : i64
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[B16]] iter_args({{.*}}) -> (f32, f32, f32)
+// CHECK-COUNT-3: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+// CHECK: llvm.intr.exp2
+// CHECK: scf.yield
+// CHECK-COUNT-11: nvvm.shfl.sync  idx
+// Otherwise the last CTA merges 8 splits per step (11 registers each: the
+// loads of all 8 in flight), then one rescale; the other CTAs' loops run 0
+// times.
+// CHECK: } else {
 // CHECK: %[[BATCH:.*]] = arith.constant 8 : i64
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[BATCH]] iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK-COUNT-8: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32

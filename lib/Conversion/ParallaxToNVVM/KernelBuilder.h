@@ -309,6 +309,17 @@ private:
   /// This CTA's partial slice at `own` (a workspace or shared-memory slot).
   void storePartial(ArrayRef<Value> merged, const RegSlice &slice, Value own,
                     Value sliceOffset);
+  /// Whether the query tile holds one valid row (i1), when the kernel has a
+  /// one-row form of the workspace merge (one warp per group); else null.
+  Value oneRowTile();
+  /// One valid row: lanes 0-3 of each group (the row's quad) write their
+  /// slice registers to the CTA's slot as [group][register][lane].
+  void storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &slice, Value slot);
+  /// ... and the last CTA merges splits [0, to) of them with every lane:
+  /// lane L takes registers L / 4 + 8k of quad lane L % 4, then shuffles
+  /// the merged registers back to their lanes.
+  SmallVector<Value> mergeOneRowSplits(const RegSlice &slice, int64_t maxIdx, Value to,
+                                       llvm::function_ref<Value(Value)> slotOf);
   /// Merges splits [0, to), the partial of split sp at splitBase(sp).
   SmallVector<Value> mergeSplitLoop(const RegSlice &slice, int64_t maxIdx, Value to,
                                     Value sliceOffset,

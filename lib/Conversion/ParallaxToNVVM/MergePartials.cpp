@@ -226,6 +226,129 @@ SmallVector<Value> KernelBuilder::mergeSplitLoop(
   return SmallVector<Value>(loop.getResults());
 }
 
+Value KernelBuilder::oneRowTile() {
+  // Decode kernels (one warp per group); the rows the output stores are the
+  // epilogue's one extract_slice.
+  if (p.warps != 1)
+    return {};
+  tensor::ExtractSliceOp slice;
+  int found = 0;
+  func.walk([&](tensor::ExtractSliceOp op) {
+    slice = op;
+    ++found;
+  });
+  if (found != 1 || !slice.getSource().getDefiningOp<tensor::ExpandShapeOp>())
+    return {};
+  // [heads, rows, D] per tile: the rows of each of the tile's query heads
+  // (GQA packing). One row means one head and one row.
+  auto ex = slice.getSource().getDefiningOp<tensor::ExpandShapeOp>();
+  auto shape = cast<RankedTensorType>(ex.getResult().getType());
+  bool packed = ex.getReassociationIndices()[0].size() == 1;
+  if (packed || shape.getRank() != 3 || shape.getDimSize(0) != 1)
+    return {};
+  OpFoldResult rows = slice.getMixedSizes()[1];
+  Value n;
+  if (auto v = dyn_cast<Value>(rows))
+    n = toI64(scalar(v));
+  else
+    n = c64(cast<IntegerAttr>(cast<Attribute>(rows)).getInt());
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n, c64(1));
+}
+
+void KernelBuilder::storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &sl,
+                                       Value slot) {
+  // Row 0 lives in lanes 0-3 (g = 0); the other lanes hold padding rows.
+  int64_t regs = sl.fullIndex.size();
+  Value quad = lt(lane, c64(4));
+  auto ifOp = scf::IfOp::create(b, loc, quad, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  Value base = gep(slot, mulc(add(mulc(group, regs * 4), lane), 4));
+  for (int64_t k = 0; k < regs; ++k)
+    LLVM::StoreOp::create(b, loc, merged[k], gep(base, c64(k * 16)), 4);
+}
+
+SmallVector<Value> KernelBuilder::mergeOneRowSplits(
+    const RegSlice &sl, int64_t maxIdx, Value to,
+    llvm::function_ref<Value(Value)> slotOf) {
+  // The full-layout merge reads every lane's registers, 15 of 16 rows of
+  // them padding, one load instruction per register and split (19 per split
+  // for the G=1 decode kernel, in steps of 8 splits). Here a split costs
+  // ceil(regs / 8) coalesced 128-byte loads and one broadcast of its max.
+  int64_t regs = sl.fullIndex.size(), perLane = (regs + 7) / 8;
+  const Carried &mc = sl.carried[maxIdx];
+  Value negInf = cf(-std::numeric_limits<double>::infinity());
+  Value quadLane = arith::RemSIOp::create(b, loc, lane, c64(4));
+  Value jBase = arith::DivSIOp::create(b, loc, lane, c64(4));
+  // Register j of quad lane l at group block + (j * 4 + l) * 4; the max of
+  // row 0 (the same in lanes 0-3) from lane 0.
+  auto groupBlock = [&](Value sp) { return gep(slotOf(sp), mulc(group, regs * 16)); };
+  SmallVector<Value> laneOffset;
+  for (int64_t k = 0; k < perLane; ++k) {
+    // Lanes past the last register read its copy (discarded below).
+    Value j = arith::MinSIOp::create(b, loc, addc(jBase, 8 * k), c64(regs - 1));
+    laneOffset.push_back(mulc(add(mulc(j, 4), quadLane), 4));
+  }
+  // Per split: [max, x_0 .. x_{perLane-1}], merged like one row tile.
+  SmallVector<Carried> carried{{true, Layout::R8, 0, 0, 1},
+                               {false, Layout::R8, 8, 1, static_cast<size_t>(perLane)}};
+  int64_t perSplit = perLane + 1;
+  int64_t regLimit = target.maxRegistersPerThread;
+  if (minCtasPerSm > 0)
+    regLimit = std::min<int64_t>(regLimit, 65536 / (32 * p.warps * p.kvGroups * minCtasPerSm));
+  int64_t batch = std::clamp<int64_t>((regLimit - 48 - 2 * perSplit) / perSplit, 1, 16);
+  SmallVector<Value> init{negInf};
+  for (int64_t k = 0; k < perLane; ++k)
+    init.push_back(cf(0));
+  auto loop = scf::ForOp::create(b, loc, c64(0), to, c64(batch), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value sp0 = loop.getInductionVar();
+    SmallVector<SmallVector<Value>> parts{SmallVector<Value>(loop.getRegionIterArgs())};
+    for (int64_t t = 0; t < batch; ++t) {
+      Value sp = addc(sp0, t);
+      SmallVector<Type> types(perSplit, f32());
+      auto ifOp = scf::IfOp::create(b, loc, types, lt(sp, to), /*withElse=*/true);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value blk = groupBlock(sp);
+      SmallVector<Value> xs{
+          LLVM::LoadOp::create(b, loc, f32(), gep(blk, c64(mc.first * 16)), 4)};
+      for (int64_t k = 0; k < perLane; ++k)
+        xs.push_back(LLVM::LoadOp::create(b, loc, f32(), gep(blk, laneOffset[k]), 4));
+      scf::YieldOp::create(b, loc, xs);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      SmallVector<Value> empty{negInf};
+      for (int64_t k = 0; k < perLane; ++k)
+        empty.push_back(cf(0));
+      scf::YieldOp::create(b, loc, empty);
+      parts.push_back(SmallVector<Value>(ifOp.getResults()));
+    }
+    scf::YieldOp::create(b, loc, mergePartials(parts, carried, 0));
+  }
+  // Lane L's value k is register jBase + 8k of quad lane L % 4; the max
+  // registers take the merged max. Lane l gets register j from lane
+  // 4 * (j % 8) + l % 4.
+  Value maxAll = loop.getResult(0);
+  SmallVector<Value> vals;
+  for (int64_t k = 0; k < perLane; ++k) {
+    Value j = addc(jBase, 8 * k);
+    Value isMax = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, j, c64(mc.first)),
+        lt(j, c64(mc.first + mc.count)));
+    vals.push_back(sel(isMax, maxAll, loop.getResult(1 + k)));
+  }
+  SmallVector<Value> out;
+  for (int64_t j = 0; j < regs; ++j) {
+    Value src = arith::TruncIOp::create(b, loc, i32(), addc(quadLane, 4 * (j % 8)));
+    out.push_back(NVVM::ShflOp::create(b, loc, f32(), c32(-1), vals[j / 8], src,
+                                       c32(0x1f), NVVM::ShflKind::idx, UnitAttr()));
+  }
+  return out;
+}
+
 Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
                                             const RegSlice &sl, int64_t fullRegs,
                                             int64_t maxIdx) {
@@ -248,7 +371,24 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
     return gep(workspace,
                mulc(add(mulc(add(mul(prog, numSplits), sp), fullRegs * tpg), tidInGroup), 4));
   };
-  storePartial(merged, sl, splitBase(split), sliceOffset);
+  auto slotOf = [&](Value sp) {
+    return gep(workspace, mulc(add(mul(prog, numSplits), sp), fullRegs * tpg * 4));
+  };
+  // A tile of one valid row (one query per KV head and G = 1: decode) passes
+  // only that row's registers.
+  Value oneRow = oneRowTile();
+  if (oneRow && sl.fullIndex.size() * 16 * p.kvGroups > static_cast<size_t>(fullRegs * tpg * 4))
+    oneRow = {};
+  if (oneRow) {
+    auto ifOp = scf::IfOp::create(b, loc, oneRow, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    storeOneRowPartial(merged, sl, slotOf(split));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    storePartial(merged, sl, splitBase(split), sliceOffset);
+  } else {
+    storePartial(merged, sl, splitBase(split), sliceOffset);
+  }
   // Thread 0 counts this CTA in; a barrier with an OR reduction tells every
   // thread whether this CTA is the program's last (no shared memory needed).
   // Ordering (CUTLASS's semaphore pattern): the barrier orders the CTA's
@@ -298,7 +438,19 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
   // Only the last CTA merges (the others' loops run zero times). Thread 0's
   // acquire fence and the OR barrier order these plain loads after the other
   // CTAs' stores.
-  merged = mergeSplitLoop(sl, maxIdx, sel(isLast, numSplits, c64(0)), sliceOffset, splitBase);
+  Value to = sel(isLast, numSplits, c64(0));
+  if (oneRow) {
+    SmallVector<Type> types(merged.size(), f32());
+    auto ifOp = scf::IfOp::create(b, loc, types, oneRow, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, mergeOneRowSplits(sl, maxIdx, to, slotOf));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, mergeSplitLoop(sl, maxIdx, to, sliceOffset, splitBase));
+    merged.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+  } else {
+    merged = mergeSplitLoop(sl, maxIdx, to, sliceOffset, splitBase);
+  }
   tracePoint(TracePoint::SplitsMerged);
   return isLast;
 }
