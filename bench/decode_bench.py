@@ -209,6 +209,7 @@ class OurKernel:
         that at most n CTAs share an SM (an occupancy experiment)."""
         per_sm = self.cupy.cuda.runtime.getDeviceProperties(0)["sharedMemPerMultiprocessor"]
         self.smem = max(self.meta["shared_bytes"], per_sm // n - 1024 - 1024)
+        self.limited = True  # launch_smem keeps this limit
         self._set_max_smem()
         self.ctas_per_sm = self.cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
             self.fn.kernel.ptr, self.meta["block"][0], self.smem)
@@ -222,8 +223,10 @@ class OurKernel:
 
     def launch_smem(self, grid):
         """= rt::launchSharedBytes: a programmatic launch of at most one CTA
-        per SM asks for the opt-in limit, so no SM takes two of its CTAs."""
-        if self.pdl and grid[0] * grid[1] * grid[2] <= self.num_sms and self.optin > self.smem:
+        per SM (not in clusters of more than 2) asks for the opt-in limit, so
+        no SM takes two of its CTAs."""
+        if (self.pdl and not getattr(self, "limited", False) and self.cluster <= 2
+                and grid[0] * grid[1] * grid[2] <= self.num_sms and self.optin > self.smem):
             return self.optin
         return self.smem
 

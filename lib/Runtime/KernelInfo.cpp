@@ -290,8 +290,9 @@ int64_t parallax::rt::clusterSizeFor(const KernelInfo &info, int64_t numSplits,
 
 int64_t parallax::rt::launchSharedBytes(int64_t sharedBytes, int64_t ctas,
                                         bool programmatic, int64_t numSMs,
-                                        int64_t maxSharedPerCta) {
-  if (programmatic && ctas <= numSMs && maxSharedPerCta > sharedBytes)
+                                        int64_t maxSharedPerCta,
+                                        int64_t clusterSize) {
+  if (programmatic && ctas <= numSMs && clusterSize <= 2 && maxSharedPerCta > sharedBytes)
     return maxSharedPerCta;
   return sharedBytes;
 }

@@ -189,7 +189,7 @@ Status parallax::rt::launch(const Kernel &k,
   config.blockDimZ = static_cast<unsigned>(k.info.block[2]);
   config.sharedMemBytes = static_cast<unsigned>(
       launchSharedBytes(k.info.sharedBytes, grid[0] * grid[1] * grid[2], programmatic,
-                        k.numSMs, k.maxSharedPerCta));
+                        k.numSMs, k.maxSharedPerCta, cluster));
   config.hStream = stream;
   config.attrs = attrs;
   config.numAttrs = numAttrs;
@@ -201,7 +201,8 @@ Status parallax::rt::launch(const Kernel &k,
                  : std::string()) +
         (programmatic ? " with programmatic stream serialization" : "") +
         ", grid " + std::to_string(grid[0]) + "x" + std::to_string(grid[1]) + "x" +
-        std::to_string(grid[2]) + ": " + cudaErrorName(r) +
+        std::to_string(grid[2]) + ", " + std::to_string(config.sharedMemBytes) +
+        " bytes of dynamic shared memory: " + cudaErrorName(r) +
         (cluster ? "; LaunchOptions::maxClusterSplits = 0 (parallax-run "
                    "--max-cluster-splits=0) merges through the workspace instead"
                  : std::string()) +

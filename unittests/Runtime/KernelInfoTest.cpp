@@ -156,6 +156,10 @@ TEST(KernelInfo, ProgrammaticLaunchOfOneWaveTakesAnSmPerCta) {
   // More CTAs than SMs: they must share SMs; plain launches never pad.
   EXPECT_EQ(launchSharedBytes(need, 133, true, 132, optin), need);
   EXPECT_EQ(launchSharedBytes(need, 128, false, 132, optin), need);
+  // Clusters: pairs are padded, larger clusters are not (their CTAs would
+  // each need a free SM of one GPC).
+  EXPECT_EQ(launchSharedBytes(need, 128, true, 132, optin, 2), optin);
+  EXPECT_EQ(launchSharedBytes(need, 128, true, 132, optin, 4), need);
   // Never less than the kernel needs.
   EXPECT_EQ(launchSharedBytes(optin + kb, 8, true, 132, optin), optin + kb);
 }

@@ -75,9 +75,12 @@ int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs,
 /// memory), so that no SM takes two of its CTAs: started early beside the
 /// previous grid, they would otherwise pile onto the SMs it frees first, two
 /// to an SM while others idle (H200, B=1, L=32768: 2-3% slower than a plain
-/// launch; one per SM: as fast or faster). Anything else: sharedBytes.
+/// launch; one per SM: as fast or faster). Clusters of more than 2 CTAs are
+/// not padded: each of their CTAs would need a free SM of one GPC, which can
+/// push a grid that fits one wave into two. Anything else: sharedBytes.
 int64_t launchSharedBytes(int64_t sharedBytes, int64_t ctas, bool programmatic,
-                          int64_t numSMs, int64_t maxSharedPerCta);
+                          int64_t numSMs, int64_t maxSharedPerCta,
+                          int64_t clusterSize = 0);
 
 /// The largest portable thread-block cluster (CUDA guarantees 8 on sm_90).
 inline constexpr int64_t kMaxClusterSplits = 8;
