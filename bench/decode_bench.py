@@ -199,6 +199,7 @@ class OurKernel:
         self.optin = props["sharedMemPerBlockOptin"]
         smem = self.meta["shared_bytes"]
         self.smem = smem
+        self.limited = False  # limit_ctas_per_sm: launch_smem keeps self.smem
         self._set_max_smem()
         # Resident CTAs per SM (registers and shared memory), for reports.
         self.ctas_per_sm = cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
@@ -209,7 +210,7 @@ class OurKernel:
         that at most n CTAs share an SM (an occupancy experiment)."""
         per_sm = self.cupy.cuda.runtime.getDeviceProperties(0)["sharedMemPerMultiprocessor"]
         self.smem = max(self.meta["shared_bytes"], per_sm // n - 1024 - 1024)
-        self.limited = True  # launch_smem keeps this limit
+        self.limited = True
         self._set_max_smem()
         self.ctas_per_sm = self.cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
             self.fn.kernel.ptr, self.meta["block"][0], self.smem)
@@ -225,7 +226,7 @@ class OurKernel:
         """= rt::launchSharedBytes: a programmatic launch of at most one CTA
         per SM (not in clusters of more than 2) asks for the opt-in limit, so
         no SM takes two of its CTAs."""
-        if (self.pdl and not getattr(self, "limited", False) and self.cluster <= 2
+        if (self.pdl and not self.limited and self.cluster <= 2
                 and grid[0] * grid[1] * grid[2] <= self.num_sms and self.optin > self.smem):
             return self.optin
         return self.smem

@@ -320,6 +320,13 @@ private:
   /// the merged registers back to their lanes.
   SmallVector<Value> mergeOneRowSplits(const RegSlice &slice, int64_t maxIdx, Value to,
                                        llvm::function_ref<Value(Value)> slotOf);
+  /// Merges splits [0, to) whose partials have the registers of `carried`,
+  /// up to maxBatch a step (as the registers allow); loadSplit(sp) loads
+  /// split sp's. Lanes where laneLoads (if given) is false merge nothing.
+  SmallVector<Value> mergeSplitSteps(ArrayRef<Carried> carried, int64_t maxIdx, Value to,
+                                     int64_t maxBatch,
+                                     llvm::function_ref<SmallVector<Value>(Value)> loadSplit,
+                                     Value laneLoads = {});
   /// Merges splits [0, to), the partial of split sp at splitBase(sp).
   SmallVector<Value> mergeSplitLoop(const RegSlice &slice, int64_t maxIdx, Value to,
                                     Value sliceOffset,

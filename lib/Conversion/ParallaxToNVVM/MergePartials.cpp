@@ -166,51 +166,36 @@ void KernelBuilder::storePartial(ArrayRef<Value> merged, const RegSlice &sl,
   }
 }
 
-SmallVector<Value> KernelBuilder::mergeSplitLoop(
-    const RegSlice &sl, int64_t maxIdx, Value to, Value sliceOffset,
-    llvm::function_ref<Value(Value)> splitBase, Value laneLoads) {
+SmallVector<Value> KernelBuilder::mergeSplitSteps(
+    ArrayRef<Carried> carried, int64_t maxIdx, Value to, int64_t maxBatch,
+    llvm::function_ref<SmallVector<Value>(Value)> loadSplit, Value laneLoads) {
   // Splits [0, to) in steps of `batch`: their loads are all in flight at once
-  // (one round trip per step), then one rescale folds them in. Every group
-  // merges its own slice; CTAs with to = 0 skip the loop. Lanes where
-  // laneLoads (if given) is false merge empty partials.
-  int64_t tpg = 32 * p.warps, regs = sl.fullIndex.size();
-  const Carried &mc = sl.carried[maxIdx];
+  // (one round trip per step), then one rescale folds them in. CTAs with
+  // to = 0 skip the loop. A split past `to`, or on a lane where laneLoads
+  // (if given) is false, is an empty partial (m = -inf, zeros). (Unconditional
+  // loads from split 0 and a select were slower on the H200: 1.7 against
+  // 1.1 us for 8 splits from L2, and in a cluster every CTA's idle lanes then
+  // read rank 0's shared memory.)
+  int64_t regs = 0;
+  for (const Carried &cd : carried)
+    regs += cd.count;
+  const Carried &mc = carried[maxIdx];
   Value negInf = cf(-std::numeric_limits<double>::infinity());
-  auto isMax = [&](int64_t k) {
-    return k >= static_cast<int64_t>(mc.first) &&
-           k < static_cast<int64_t>(mc.first + mc.count);
-  };
-  auto loadSplit = [&](Value cond, Value sp) {
-    // Split sp's slice if cond, else an empty partial (m = -inf, zeros).
-    // (Unconditional loads from split 0 and a select were slower on the
-    // H200: 1.7 against 1.1 us for 8 splits from L2, and in a cluster every
-    // CTA's idle lanes then read rank 0's shared memory.)
-    SmallVector<Type> types(regs, f32());
-    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value base = splitBase(sp), slice = gep(base, sliceOffset);
-    SmallVector<Value> xs;
+  auto emptyPartial = [&] {
+    SmallVector<Value> e;
     for (int64_t k = 0; k < regs; ++k)
-      xs.push_back(LLVM::LoadOp::create(
-          b, loc, f32(), gep(sl.byGroup[k] ? slice : base, c64(sl.fullIndex[k] * tpg * 4)), 4));
-    scf::YieldOp::create(b, loc, xs);
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    SmallVector<Value> empty;
-    for (int64_t k = 0; k < regs; ++k)
-      empty.push_back(isMax(k) ? negInf : cf(0));
-    scf::YieldOp::create(b, loc, empty);
-    return SmallVector<Value>(ifOp.getResults());
+      e.push_back(k >= static_cast<int64_t>(mc.first) &&
+                          k < static_cast<int64_t>(mc.first + mc.count)
+                      ? negInf
+                      : cf(0));
+    return e;
   };
-  // Registers: the running slice, `batch` loaded slices, addresses.
+  // Registers: the running partial, `batch` loaded ones, addresses.
   int64_t regLimit = target.maxRegistersPerThread;
   if (minCtasPerSm > 0)
     regLimit = std::min<int64_t>(regLimit, 65536 / (32 * p.warps * p.kvGroups * minCtasPerSm));
-  int64_t batch = std::clamp<int64_t>((regLimit - 48 - 2 * regs) / regs, 1, 8);
-  SmallVector<Value> init;
-  for (int64_t k = 0; k < regs; ++k)
-    init.push_back(isMax(k) ? negInf : cf(0));
-  auto loop = scf::ForOp::create(b, loc, c64(0), to, c64(batch), init);
+  int64_t batch = std::clamp<int64_t>((regLimit - 48 - 2 * regs) / regs, 1, maxBatch);
+  auto loop = scf::ForOp::create(b, loc, c64(0), to, c64(batch), emptyPartial());
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   Value sp0 = loop.getInductionVar();
@@ -220,10 +205,35 @@ SmallVector<Value> KernelBuilder::mergeSplitLoop(
     Value cond = lt(sp, to);
     if (laneLoads)
       cond = arith::AndIOp::create(b, loc, cond, laneLoads);
-    parts.push_back(loadSplit(cond, sp));
+    SmallVector<Type> types(regs, f32());
+    auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, loadSplit(sp));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, emptyPartial());
+    parts.push_back(SmallVector<Value>(ifOp.getResults()));
   }
-  scf::YieldOp::create(b, loc, mergePartials(parts, sl.carried, maxIdx));
+  scf::YieldOp::create(b, loc, mergePartials(parts, carried, maxIdx));
   return SmallVector<Value>(loop.getResults());
+}
+
+SmallVector<Value> KernelBuilder::mergeSplitLoop(
+    const RegSlice &sl, int64_t maxIdx, Value to, Value sliceOffset,
+    llvm::function_ref<Value(Value)> splitBase, Value laneLoads) {
+  // Every group merges its own slice, 8 splits a step.
+  int64_t tpg = 32 * p.warps;
+  return mergeSplitSteps(
+      sl.carried, maxIdx, to, 8,
+      [&](Value sp) {
+        Value base = splitBase(sp), slice = gep(base, sliceOffset);
+        SmallVector<Value> xs;
+        for (auto [k, full] : llvm::enumerate(sl.fullIndex))
+          xs.push_back(LLVM::LoadOp::create(
+              b, loc, f32(), gep(sl.byGroup[k] ? slice : base, c64(full * tpg * 4)), 4));
+        return xs;
+      },
+      laneLoads);
 }
 
 Value KernelBuilder::oneRowTile() {
@@ -277,7 +287,6 @@ SmallVector<Value> KernelBuilder::mergeOneRowSplits(
   // ceil(regs / 8) coalesced 128-byte loads and one broadcast of its max.
   int64_t regs = sl.fullIndex.size(), perLane = (regs + 7) / 8;
   const Carried &mc = sl.carried[maxIdx];
-  Value negInf = cf(-std::numeric_limits<double>::infinity());
   Value quadLane = arith::RemSIOp::create(b, loc, lane, c64(4));
   Value jBase = arith::DivSIOp::create(b, loc, lane, c64(4));
   // Register j of quad lane l at group block + (j * 4 + l) * 4; the max of
@@ -292,45 +301,18 @@ SmallVector<Value> KernelBuilder::mergeOneRowSplits(
   // Per split: [max, x_0 .. x_{perLane-1}], merged like one row tile.
   SmallVector<Carried> carried{{true, Layout::R8, 0, 0, 1},
                                {false, Layout::R8, 8, 1, static_cast<size_t>(perLane)}};
-  int64_t perSplit = perLane + 1;
-  int64_t regLimit = target.maxRegistersPerThread;
-  if (minCtasPerSm > 0)
-    regLimit = std::min<int64_t>(regLimit, 65536 / (32 * p.warps * p.kvGroups * minCtasPerSm));
-  int64_t batch = std::clamp<int64_t>((regLimit - 48 - 2 * perSplit) / perSplit, 1, 16);
-  SmallVector<Value> init{negInf};
-  for (int64_t k = 0; k < perLane; ++k)
-    init.push_back(cf(0));
-  auto loop = scf::ForOp::create(b, loc, c64(0), to, c64(batch), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value sp0 = loop.getInductionVar();
-    SmallVector<SmallVector<Value>> parts{SmallVector<Value>(loop.getRegionIterArgs())};
-    for (int64_t t = 0; t < batch; ++t) {
-      Value sp = addc(sp0, t);
-      SmallVector<Type> types(perSplit, f32());
-      auto ifOp = scf::IfOp::create(b, loc, types, lt(sp, to), /*withElse=*/true);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      Value blk = groupBlock(sp);
-      SmallVector<Value> xs{
-          LLVM::LoadOp::create(b, loc, f32(), gep(blk, c64(mc.first * 16)), 4)};
-      for (int64_t k = 0; k < perLane; ++k)
-        xs.push_back(LLVM::LoadOp::create(b, loc, f32(), gep(blk, laneOffset[k]), 4));
-      scf::YieldOp::create(b, loc, xs);
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      SmallVector<Value> empty{negInf};
-      for (int64_t k = 0; k < perLane; ++k)
-        empty.push_back(cf(0));
-      scf::YieldOp::create(b, loc, empty);
-      parts.push_back(SmallVector<Value>(ifOp.getResults()));
-    }
-    scf::YieldOp::create(b, loc, mergePartials(parts, carried, 0));
-  }
+  SmallVector<Value> merged = mergeSplitSteps(carried, 0, to, 16, [&](Value sp) {
+    Value blk = groupBlock(sp);
+    SmallVector<Value> xs{
+        LLVM::LoadOp::create(b, loc, f32(), gep(blk, c64(mc.first * 16)), 4)};
+    for (int64_t k = 0; k < perLane; ++k)
+      xs.push_back(LLVM::LoadOp::create(b, loc, f32(), gep(blk, laneOffset[k]), 4));
+    return xs;
+  });
   // Lane L's value k is register jBase + 8k of quad lane L % 4; the max
   // registers take the merged max. Lane l gets register j from lane
   // 4 * (j % 8) + l % 4.
-  Value maxAll = loop.getResult(0);
+  Value maxAll = merged[0];
   SmallVector<Value> vals;
   for (int64_t k = 0; k < perLane; ++k) {
     Value j = addc(jBase, 8 * k);
@@ -338,7 +320,7 @@ SmallVector<Value> KernelBuilder::mergeOneRowSplits(
         b, loc,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, j, c64(mc.first)),
         lt(j, c64(mc.first + mc.count)));
-    vals.push_back(sel(isMax, maxAll, loop.getResult(1 + k)));
+    vals.push_back(sel(isMax, maxAll, merged[1 + k]));
   }
   SmallVector<Value> out;
   for (int64_t j = 0; j < regs; ++j) {
