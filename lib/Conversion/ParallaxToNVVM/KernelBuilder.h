@@ -309,6 +309,12 @@ private:
   /// This CTA's partial slice at `own` (a workspace or shared-memory slot).
   void storePartial(ArrayRef<Value> merged, const RegSlice &slice, Value own,
                     Value sliceOffset);
+  /// The values of thenFn under `cond`, else elseFn's, as one scf.if of
+  /// `types`; a null cond (the choice does not exist in this kernel) emits
+  /// only elseFn, in place.
+  SmallVector<Value> ifElse(Value cond, TypeRange types,
+                            llvm::function_ref<SmallVector<Value>()> thenFn,
+                            llvm::function_ref<SmallVector<Value>()> elseFn);
   /// Whether the query tile holds one valid row (i1), when the kernel has a
   /// one-row form of the workspace merge (one warp per group); else null.
   Value oneRowTile();

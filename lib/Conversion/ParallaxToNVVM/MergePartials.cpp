@@ -361,16 +361,16 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
   Value oneRow = oneRowTile();
   if (oneRow && sl.fullIndex.size() * 16 * p.kvGroups > static_cast<size_t>(fullRegs * tpg * 4))
     oneRow = {};
-  if (oneRow) {
-    auto ifOp = scf::IfOp::create(b, loc, oneRow, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    storeOneRowPartial(merged, sl, slotOf(split));
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    storePartial(merged, sl, splitBase(split), sliceOffset);
-  } else {
-    storePartial(merged, sl, splitBase(split), sliceOffset);
-  }
+  ifElse(
+      oneRow, {},
+      [&] {
+        storeOneRowPartial(merged, sl, slotOf(split));
+        return SmallVector<Value>();
+      },
+      [&] {
+        storePartial(merged, sl, splitBase(split), sliceOffset);
+        return SmallVector<Value>();
+      });
   // Thread 0 counts this CTA in; a barrier with an OR reduction tells every
   // thread whether this CTA is the program's last (no shared memory needed).
   // Ordering (CUTLASS's semaphore pattern): the barrier orders the CTA's
@@ -421,18 +421,10 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
   // acquire fence and the OR barrier order these plain loads after the other
   // CTAs' stores.
   Value to = sel(isLast, numSplits, c64(0));
-  if (oneRow) {
-    SmallVector<Type> types(merged.size(), f32());
-    auto ifOp = scf::IfOp::create(b, loc, types, oneRow, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, mergeOneRowSplits(sl, maxIdx, to, slotOf));
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, mergeSplitLoop(sl, maxIdx, to, sliceOffset, splitBase));
-    merged.assign(ifOp.getResults().begin(), ifOp.getResults().end());
-  } else {
-    merged = mergeSplitLoop(sl, maxIdx, to, sliceOffset, splitBase);
-  }
+  merged = ifElse(
+      oneRow, SmallVector<Type>(merged.size(), f32()),
+      [&] { return mergeOneRowSplits(sl, maxIdx, to, slotOf); },
+      [&] { return mergeSplitLoop(sl, maxIdx, to, sliceOffset, splitBase); });
   tracePoint(TracePoint::SplitsMerged);
   return isLast;
 }
@@ -490,29 +482,42 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   int64_t tpg = 32 * p.warps;
   kernel->setAttr("parallax.workspace_bytes_per_cta",
                   b.getI64IntegerAttr(fullRegs * tpg * 4));
-  if (!clusterMerged) {
-    storesOutput = mergeSplitsInWorkspace(merged, sl, fullRegs, maxIdx);
-    return success();
-  }
-  kernel->setAttr("parallax.cluster_merge", b.getUnitAttr());
   // sm_90+: the launch decides. A cluster of exactly num_splits CTAs merges
   // through distributed shared memory; any other launch uses the workspace.
+  if (clusterMerged)
+    kernel->setAttr("parallax.cluster_merge", b.getUnitAttr());
   SmallVector<Type> types(merged.size(), f32());
   types.push_back(b.getI1Type());
-  auto ifOp = scf::IfOp::create(b, loc, types, clusterMerged, /*withElse=*/true);
-  for (bool inCluster : {true, false}) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(inCluster ? ifOp.thenBlock() : ifOp.elseBlock());
+  // Registers, then whether this thread stores them.
+  auto with = [&](bool inCluster) {
     SmallVector<Value> regs(merged);
     Value last = inCluster ? mergeSplitsInCluster(regs, sl, maxIdx)
                            : mergeSplitsInWorkspace(regs, sl, fullRegs, maxIdx);
     regs.push_back(last);
-    scf::YieldOp::create(b, loc, regs);
-  }
-  ValueRange results = ifOp.getResults();
-  merged.assign(results.begin(), results.begin() + (results.size() - 1));
-  storesOutput = results.back();
+    return regs;
+  };
+  SmallVector<Value> results =
+      ifElse(clusterMerged, types, [&] { return with(true); }, [&] { return with(false); });
+  storesOutput = results.pop_back_val();
+  merged = results;
   return success();
+}
+
+SmallVector<Value> KernelBuilder::ifElse(Value cond, TypeRange types,
+                                         llvm::function_ref<SmallVector<Value>()> thenFn,
+                                         llvm::function_ref<SmallVector<Value>()> elseFn) {
+  if (!cond)
+    return elseFn();
+  auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
+  for (bool taken : {true, false}) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(taken ? ifOp.thenBlock() : ifOp.elseBlock());
+    SmallVector<Value> vals = taken ? thenFn() : elseFn();
+    // A branch without results ends in the scf.if's implicit yield.
+    if (!types.empty())
+      scf::YieldOp::create(b, loc, vals);
+  }
+  return SmallVector<Value>(ifOp.getResults());
 }
 
 } // namespace mlir::parallax::nvvm_lowering
