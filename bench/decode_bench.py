@@ -83,10 +83,31 @@ def decode_dims(B, L):
             "r.dim0": B, "r.dim2": 1}
 
 
-def decode_kernel_json(kernel_dir, G, softmax=False):
-    """Path of parallax-gen's decode kernel (D=128, bf16, Hkv=8, Hq=8G)."""
+def decode_kernel_json(kernel_dir, G, softmax=False, wide=False):
+    """Path of parallax-gen's decode kernel (D=128, bf16, Hkv=8, Hq=8G); wide:
+    its 8-warp-group variant (bench/generate_kernels.sh, "_wide")."""
     kind = "softmax" if softmax else "parallax"
-    return os.path.join(kernel_dir, f"{kind}_decode_d{D}_bf16_h{HKV * G}x{HKV}.json")
+    return os.path.join(kernel_dir, f"{kind}_decode_d{D}_bf16_h{HKV * G}x{HKV}{'_wide' if wide else ''}.json")
+
+
+def prefer_wide(ctas, keys_per_cta, num_sms):
+    """= rt::preferWideDecode: the wide kernel for one wave of at most one CTA
+    per SM, each streaming at least 8192 keys (given the narrow launch)."""
+    return 0 < ctas <= num_sms and keys_per_cta >= 8192
+
+
+def pick_decode_kernel(narrow, wide, dims, L, num_sms):
+    """The kernel the runtime's rule launches for this shape, and its dims:
+    the wide one where prefer_wide says so and it exists."""
+    d = narrow.prepare(dims, L, num_sms)
+    if wide is not None:
+        splits = d.get("num_splits", 1)
+        ctas = 1
+        for g in narrow.grid(d):
+            ctas *= g
+        if prefer_wide(ctas, -(-L // splits), num_sms):
+            return wide, wide.prepare(dims, L, num_sms)
+    return narrow, d
 
 
 def rel_l2(x, ref):
@@ -131,17 +152,23 @@ class _LaunchConfig(ctypes.Structure):
 _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4
 _CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6
 _libcuda = None
+_non_portable = set()
+
+
+def _cuda():
+    global _libcuda
+    if _libcuda is None:
+        _libcuda = ctypes.CDLL("libcuda.so.1")
+        _libcuda.cuLaunchKernelEx.argtypes = [ctypes.POINTER(_LaunchConfig), ctypes.c_void_p,
+                                              ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+    return _libcuda
 
 
 def launch_ex(fn_ptr, grid, block, smem, stream_ptr, args, cluster_x=0, pdl=False):
     """cuLaunchKernelEx with launch attributes CuPy cannot set (= rt::launch):
     clusters of cluster_x CTAs along x, and programmatic stream
     serialization (programmatic dependent launch)."""
-    global _libcuda
-    if _libcuda is None:
-        _libcuda = ctypes.CDLL("libcuda.so.1")
-        _libcuda.cuLaunchKernelEx.argtypes = [ctypes.POINTER(_LaunchConfig), ctypes.c_void_p,
-                                              ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
+    cuda = _cuda()
     attrs = (_LaunchAttr * 2)()
     n = 0
     if cluster_x:
@@ -154,14 +181,35 @@ def launch_ex(fn_ptr, grid, block, smem, stream_ptr, args, cluster_x=0, pdl=Fals
         n += 1
     cfg = _LaunchConfig((ctypes.c_uint * 3)(*grid), (ctypes.c_uint * 3)(*block), smem,
                         stream_ptr, attrs, n)
+    if cluster_x > 8 and fn_ptr not in _non_portable:
+        # Clusters of more than 8 CTAs (up to 16 on sm_90) are non-portable.
+        rc = cuda.cuFuncSetAttribute(ctypes.c_void_p(fn_ptr), 14, 1)
+        if rc != 0:
+            raise RuntimeError(f"cuFuncSetAttribute(NON_PORTABLE_CLUSTER_SIZE_ALLOWED) failed ({rc})")
+        _non_portable.add(fn_ptr)
     vals = [ctypes.c_uint64(int(a)) for a in args]
     ptrs = (ctypes.c_void_p * len(vals))(*[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in vals])
-    rc = _libcuda.cuLaunchKernelEx(ctypes.byref(cfg), fn_ptr, ptrs, None)
+    rc = cuda.cuLaunchKernelEx(ctypes.byref(cfg), fn_ptr, ptrs, None)
     if rc != 0:
         name = ctypes.c_char_p()
-        _libcuda.cuGetErrorName(rc, ctypes.byref(name))
+        cuda.cuGetErrorName(rc, ctypes.byref(name))
         raise RuntimeError(f"cuLaunchKernelEx failed: {(name.value or b'?').decode()} ({rc}); "
                            f"cluster {cluster_x}, programmatic {pdl}, grid {grid}")
+
+
+def max_active_clusters(fn_ptr, grid, block, smem, cluster_x):
+    """cuOccupancyMaxActiveClusters: how many clusters of cluster_x CTAs (with
+    this block and dynamic shared memory) the GPU holds at once."""
+    cuda = _cuda()
+    if cluster_x > 8:
+        cuda.cuFuncSetAttribute(ctypes.c_void_p(fn_ptr), 14, 1)
+    attrs = (_LaunchAttr * 1)()
+    attrs[0].id = _CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
+    attrs[0].value[0], attrs[0].value[1], attrs[0].value[2] = cluster_x, 1, 1
+    cfg = _LaunchConfig((ctypes.c_uint * 3)(*grid), (ctypes.c_uint * 3)(*block), smem, None, attrs, 1)
+    n = ctypes.c_int(0)
+    rc = cuda.cuOccupancyMaxActiveClusters(ctypes.byref(n), ctypes.c_void_p(fn_ptr), ctypes.byref(cfg))
+    return n.value if rc == 0 else -rc
 
 
 def decode_runner(kernel, dims, q, k, v, lens, out, r=None, extra=None):
@@ -240,10 +288,10 @@ class OurKernel:
         cluster = None
         if isinstance(splits, tuple):
             splits, cluster = splits
-            if cluster and (not self.meta.get("cluster_merge") or not 2 <= splits <= 8):
+            if cluster and (not self.meta.get("cluster_merge") or not 2 <= splits <= 16):
                 raise ValueError(f"cluster launch of {splits} splits: the kernel "
                                  f"(cluster_merge={self.meta.get('cluster_merge')}) "
-                                 "takes clusters of 2 to 8")
+                                 "takes clusters of 2 to 16")
         if not self.meta.get("workspace_bytes_per_cta"):
             return dims
         dims = dict(dims, num_splits=1)
@@ -252,6 +300,8 @@ class OurKernel:
             programs *= g
         block_n = self.meta["options"]["block_n"]
         key_tiles = -(-L // block_n)
+        one_row_dim = self.meta.get("one_row_merge_dim")
+        one_row = bool(one_row_dim) and dims.get(one_row_dim) == 1  # = rt::oneRowMerge
         if splits is None:  # = rt::chooseNumSplits
             want = max(1, num_sms // programs)
             groups = max(1, self.meta["options"].get("kv_groups", 1))
@@ -259,9 +309,13 @@ class OurKernel:
             splits = max(1, min(want, by_tiles, 16))
             if (key_tiles - -(-key_tiles // splits)) * block_n < 384:
                 splits = 1
+            elif (self.meta.get("cluster_merge") and one_row and splits > 8
+                  and -(-key_tiles // 8) * block_n <= 512 and 2 * programs * 8 <= num_sms):
+                splits = 8
         dims["num_splits"] = splits
-        if cluster is None:  # = rt::clusterSizeFor (kDefaultMaxClusterSplits = 2)
-            cluster = bool(self.meta.get("cluster_merge")) and splits == 2
+        if cluster is None:  # = rt::clusterSizeFor (kAutoClusterSplits)
+            cluster = bool(self.meta.get("cluster_merge")) and (
+                splits == 2 or (3 <= splits <= 8 and one_row and 2 * programs * splits <= num_sms))
         self.cluster = splits if cluster else 0
         per_cta = self.meta["workspace_bytes_per_cta"]
         self.workspace = torch.empty(programs * splits * per_cta // 4, device="cuda", dtype=torch.float32)
@@ -384,13 +438,18 @@ def main():
     scale = D ** -0.5
     for G in [int(g) for g in args.groups.split(",")]:
         Hq = HKV * G
-        ours_p = OurKernel(os.path.join(args.kernels, f"parallax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
-        ours_s = OurKernel(os.path.join(args.kernels, f"softmax_decode_d{D}_bf16_h{Hq}x{HKV}.json"))
+        # Ours: the narrow kernel and, where generated, the wide one (8 warp
+        # groups), picked per shape by the runtime's rule (prefer_wide).
+        def family(softmax, **kw):
+            narrow = OurKernel(decode_kernel_json(args.kernels, G, softmax), **kw)
+            wide_path = decode_kernel_json(args.kernels, G, softmax, wide=True)
+            return narrow, (OurKernel(wide_path, **kw) if os.path.exists(wide_path) else None)
+        fam_p, fam_s = family(False), family(True)
         # Ours launch as the runtime does: programmatically where the kernel
         # supports it (sm_90), each call's CTAs becoming resident while the
         # previous call finishes. The same Parallax kernel launched plainly
         # is the extra column (none for kernels that launch plainly anyway).
-        ours_plain = OurKernel(ours_p.json_path, pdl=False) if ours_p.pdl else None
+        fam_plain = family(False, pdl=False) if fam_p[0].pdl else None
         for B, L in points:
             kv_bytes = 2 * B * HKV * L * D * 2
             copies = rotation_copies(kv_bytes)
@@ -401,8 +460,11 @@ def main():
             out_s = [torch.full_like(x, float("nan")) for x in q]
             dims = decode_dims(B, L)
             sms = torch.cuda.get_device_properties(0).multi_processor_count
-            dims_p = ours_p.prepare(dims, L, sms)
-            dims_s = ours_s.prepare(dims, L, sms)
+            ours_p, dims_p = pick_decode_kernel(*fam_p, dims, L, sms)
+            ours_s, dims_s = pick_decode_kernel(*fam_s, dims, L, sms)
+            ours_plain = None
+            if fam_plain:
+                ours_plain, dims_plain = pick_decode_kernel(*fam_plain, dims, L, sms)
             out_plain = [torch.full_like(x, float("nan")) for x in q] if ours_plain else []
 
             methods = {
@@ -410,7 +472,6 @@ def main():
                 "ours_softmax": decode_runner(ours_s, dims_s, q, k, v, lens, out_s),
             }
             if ours_plain:
-                dims_plain = ours_plain.prepare(dims, L, sms)
                 methods["ours_parallax_plain"] = decode_runner(ours_plain, dims_plain, q, k, v, lens,
                                                                out_plain, r)
 
@@ -436,7 +497,8 @@ def main():
                 methods["authors_triton"] = lambda i: authors_decode(qa[i], ra[i], ka[i], va[i], scale)
 
             row = {"G": G, "B": B, "L": L, "kv_bytes": kv_bytes, "copies": copies,
-                   "splits": dims_p.get("num_splits", 1), "cluster": ours_p.cluster > 0}
+                   "splits": dims_p.get("num_splits", 1), "cluster": ours_p.cluster > 0,
+                   "wide": ours_p is fam_p[1]}
             for name, fn in methods.items():
                 try:
                     us = time_graph(fn, copies)
@@ -492,7 +554,7 @@ def main():
                 t = row.get(m)
                 return f"{t:9.1f}" if t else "      n/a"
             tb = lambda m: (f"{kv_bytes / (row[m] * 1e-6) / 1e12:5.2f}" if row.get(m) else "  n/a")
-            print(f"G={G} B={B:3d} L={L:5d} S={row['splits']:2d}{'c' if row['cluster'] else ' '} | ours P {fmt('ours_parallax')} ({tb('ours_parallax')} TB/s) "
+            print(f"G={G} B={B:3d} L={L:5d} S={row['splits']:2d}{'c' if row['cluster'] else ' '}{'w' if row['wide'] else ' '} | ours P {fmt('ours_parallax')} ({tb('ours_parallax')} TB/s) "
                   f"P plain {fmt('ours_parallax_plain')} "
                   f"S {fmt('ours_softmax')} | cudnn {fmt('sdpa_cudnn')} ({tb('sdpa_cudnn')}) "
                   f"flash {fmt('sdpa_flash')} | eager {fmt('eager_parallax')} | authors {fmt('authors_triton')} | "

@@ -8,7 +8,8 @@ for Nsight Compute (ncu) to profile side by side:
 
 B, L, G: batch, cache length, query heads per KV head (Hkv = 8, D = 128,
 bf16). Each KERNEL_DIR holds parallax_decode_d128_bf16_h{8G}x8.json/.ptx; the
-split count is the runtime's heuristic."""
+split count is the runtime's heuristic, or KERNEL_DIR@S for S splits (@cS: in
+clusters of S CTAs, as decode_sweep's --splits)."""
 import os
 import sys
 
@@ -17,7 +18,8 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from decode_bench import OurKernel, decode_dims, decode_kernel_json  # noqa: E402
+from decode_bench import (OurKernel, decode_dims, decode_kernel_json,  # noqa: E402
+                          runtime_launch, split_counts)
 
 
 def main():
@@ -33,9 +35,13 @@ def main():
     lens = torch.full((B,), L, device="cuda", dtype=torch.int32)
     out = torch.empty_like(q)
     sms = torch.cuda.get_device_properties(0).multi_processor_count
-    for kdir in sys.argv[4:]:
+    for arg in sys.argv[4:]:
+        kdir, _, spec = arg.partition("@")
         kern = OurKernel(decode_kernel_json(kdir, G))
-        dims = kern.prepare(decode_dims(B, L), L, sms)
+        splits = None
+        if spec:
+            splits = split_counts(spec, runtime_launch(kern, decode_dims(B, L), L, sms))[0]
+        dims = kern.prepare(decode_dims(B, L), L, sms, splits=splits)
         kern({"q": q.data_ptr(), "k_cache": k.data_ptr(), "v_cache": v.data_ptr(),
               "seq_lens": lens.data_ptr(), "out": out.data_ptr(), "r": r.data_ptr()}, dims)
     torch.cuda.synchronize()

@@ -19,7 +19,7 @@ for r in d["results"]:
     tb = lambda c: r["kv_bytes"] / (r[c] * 1e-6) / 1e12 if r.get(c) else float("nan")
     best = r.get("best_softmax_peer_us")
     ratio = r["ours_parallax"] / best if best and r.get("ours_parallax") else float("nan")
-    print(f"| {r['G']} | {r['B']} | {r['L']} | {r.get('splits', '-')}{'c' if r.get('cluster') else ''} | " + " | ".join(us(c) for c in cols) +
+    print(f"| {r['G']} | {r['B']} | {r['L']} | {r.get('splits', '-')}{'c' if r.get('cluster') else ''}{'w' if r.get('wide') else ''} | " + " | ".join(us(c) for c in cols) +
           f" | {tb('ours_parallax'):.2f} | {r['kv_bytes'] / (best * 1e-6) / 1e12 if best else float('nan'):.2f}"
           f" | {ratio:.2f} | {r.get('err_ours_parallax', float('nan')):.1e} / {r.get('err_ours_softmax', float('nan')):.1e} |")
 print()

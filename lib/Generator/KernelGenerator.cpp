@@ -63,7 +63,7 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     int64_t rowBytes = stagedRowStride(o.headDim * 2, o.bulkCopy && t && t->computeCapability >= 90);
     int64_t perGroup = c.numStages * 2 * c.blockN * rowBytes;
     int64_t fit = t ? t->maxSharedBytes / perGroup : 1;
-    c.kvGroups = std::max<int64_t>(1, std::min<int64_t>(4, fit));
+    c.kvGroups = o.kvGroups ? o.kvGroups : std::max<int64_t>(1, std::min<int64_t>(4, fit));
     int64_t perCta = c.kvGroups * perGroup + 1024;
     int64_t ctas = t ? std::min<int64_t>(2, t->sharedBytesPerSM / perCta) : 1;
     c.minCtasPerSm = ctas >= 2 ? ctas : 0;
@@ -349,6 +349,12 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   if (auto w = kernel->getAttrOfType<IntegerAttr>("parallax.workspace_bytes_per_cta"))
     workspacePerCta = w.getInt();
   bool clusterMerge = kernel->hasAttr("parallax.cluster_merge");
+  // The one-row merge applies to tiles of one query row: in a decode kernel
+  // (G = 1) every tile when the query length q.dim2 is 1.
+  std::string oneRowMergeDim;
+  if (kernel->hasAttr("parallax.one_row_merge") && o.decode &&
+      llvm::any_of(names, [](Attribute n) { return cast<StringAttr>(n).str() == "q.dim2"; }))
+    oneRowMergeDim = "q.dim2";
   bool programmaticLaunch = kernel->hasAttr("parallax.programmatic_launch");
 
   llvm::LLVMContext llctx;
@@ -392,6 +398,9 @@ mlir::parallax::generateKernel(const GenOptions &o) {
       // along x merges the splits through distributed shared memory, without
       // the workspace and counters.
       {"cluster_merge", clusterMerge},
+      // In a cluster launch with this dimension 1 (one query per sequence,
+      // G = 1), the splits push their partials into one CTA ("": never).
+      {"one_row_merge_dim", oneRowMergeDim},
       // sm_90+: the kernel waits for the previous grid (griddepcontrol.wait)
       // before touching memory, so it may be launched with programmatic
       // stream serialization (programmatic dependent launch).

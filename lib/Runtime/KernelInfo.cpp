@@ -197,6 +197,9 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
     out.workspaceBytesPerCta = static_cast<int64_t>(w->num);
   if (const Json *c = root.get("cluster_merge"))
     out.clusterMerge = c->b;
+  out.oneRowMergeDim.clear();
+  if (const Json *d = root.get("one_row_merge_dim"); d && d->kind == Json::String)
+    out.oneRowMergeDim = d->str;
   if (const Json *pl = root.get("programmatic_launch"))
     out.programmaticLaunch = pl->b;
   if (const Json *o = root.get("options")) {
@@ -280,12 +283,28 @@ Status parallax::rt::evalGrid(const std::string &f,
   return Status::success();
 }
 
-int64_t parallax::rt::clusterSizeFor(const KernelInfo &info, int64_t numSplits,
+bool parallax::rt::oneRowMerge(const KernelInfo &info,
+                               const std::map<std::string, int64_t> &dims) {
+  if (info.oneRowMergeDim.empty())
+    return false;
+  auto it = dims.find(info.oneRowMergeDim);
+  return it != dims.end() && it->second == 1;
+}
+
+int64_t parallax::rt::clusterSizeFor(const KernelInfo &info, const SplitLaunch &launch,
                                      int64_t maxSplits) {
-  if (!info.clusterMerge || info.workspaceBytesPerCta <= 0 || numSplits < 2 ||
-      numSplits > std::min(maxSplits, kMaxClusterSplits))
+  int64_t n = launch.numSplits;
+  if (!info.clusterMerge || info.workspaceBytesPerCta <= 0 || n < 2 || n > kMaxClusterSplits)
     return 0;
-  return numSplits;
+  if (maxSplits != kAutoClusterSplits)
+    return n <= maxSplits ? n : 0;
+  if (n <= 2)
+    return n;
+  return launch.oneRow && launch.ctas > 0 && 2 * launch.ctas <= launch.numSMs ? n : 0;
+}
+
+bool parallax::rt::preferWideDecode(int64_t ctas, int64_t keysPerCta, int64_t numSMs) {
+  return ctas > 0 && ctas <= numSMs && keysPerCta >= 8192;
 }
 
 int64_t parallax::rt::launchSharedBytes(int64_t sharedBytes, int64_t ctas,
@@ -299,7 +318,7 @@ int64_t parallax::rt::launchSharedBytes(int64_t sharedBytes, int64_t ctas,
 
 int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
                                       int64_t numSMs, int64_t kvGroups,
-                                      int64_t keysPerTile) {
+                                      int64_t keysPerTile, bool oneRowCluster) {
   if (programs <= 0)
     return 1;
   // One CTA per SM streams close to the bandwidth a whole SM gets; more
@@ -325,6 +344,16 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
   int64_t saved = keyTiles - (keyTiles + splits - 1) / splits;
   if (saved * std::max<int64_t>(1, keysPerTile) < 384)
     return 1;
+  // Merged on chip (each program one cluster that pushes its partials into
+  // one CTA), 8 splits beat 16 through the workspace while a CTA streams
+  // at most 512 keys: H200, B = 1 (G = 1), L = 3072 8.5 -> 7.7 us, L = 4096
+  // 9.5 -> 9.1; at L = 6144 and 8192 half the SMs stream the keys too
+  // slowly (12.0 against 11.5 us, 14.6 against 13.6).
+  int64_t pushSplits = kMaxClusterSplits;
+  if (oneRowCluster && splits > pushSplits &&
+      (keyTiles + pushSplits - 1) / pushSplits * std::max<int64_t>(1, keysPerTile) <= 512 &&
+      2 * programs * pushSplits <= numSMs)
+    return pushSplits;
   return splits;
 }
 

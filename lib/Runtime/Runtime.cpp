@@ -163,7 +163,10 @@ Status parallax::rt::launch(const Kernel &k,
   }
   int64_t cluster = 0;
   if (auto splits = dims.find("num_splits"); splits != dims.end())
-    cluster = clusterSizeFor(k.info, splits->second, options.maxClusterSplits);
+    cluster = clusterSizeFor(k.info,
+                             {splits->second, grid[0] * grid[1] * grid[2], k.numSMs,
+                              oneRowMerge(k.info, dims)},
+                             options.maxClusterSplits);
   CUlaunchAttribute attrs[2] = {};
   unsigned numAttrs = 0;
   if (cluster > 0) {

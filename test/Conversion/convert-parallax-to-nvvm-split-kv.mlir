@@ -1,4 +1,4 @@
-// RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_90 kv-groups=2 split-kv=true" | FileCheck %s
+// RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_80 kv-groups=2 split-kv=true" | FileCheck %s
 
 // Split-KV across CTAs: blockIdx.x = query tile x num_splits + split; each
 // CTA takes a chunk of the key tiles, writes its partial registers to the

@@ -22,12 +22,17 @@ if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
     # Prefill, two decodes, warp groups; bulk copies in decode (tail rows
     # zero-filled) and prefill (3 stages); the whole-tile group merge (D=48);
-    # split-KV merged through the workspace (3 splits) and in clusters (2
-    # splits by default; 3 and 4 forced; one warp group, 59). sm_90 kernels
-    # launch programmatically by default: one workspace merge plainly too.
-    for spec in 1 29 33 57 66 70 74 "29 --num-splits=3" "29 --num-splits=2" \
-        "29 --num-splits=3 --max-cluster-splits=8" "74 --num-splits=4 --max-cluster-splits=8" \
-        "59 --num-splits=2" "29 --num-splits=3 --no-pdl"; do
+    # split-KV merged through the workspace (3 splits) and in clusters: the
+    # one-row merge pushed into rank 0 (G = 1, one query: 2, 3 and 8
+    # splits), the general cluster merge (D=48, G=4: 4 splits; one warp
+    # group, 59); a wide kernel (8 warp groups, 108) pushing and through the
+    # workspace. sm_90 kernels launch programmatically by default: one
+    # workspace merge plainly too.
+    for spec in 1 29 33 57 66 70 74 "29 --num-splits=3 --max-cluster-splits=0" "29 --num-splits=2" \
+        "29 --num-splits=3" "29 --num-splits=8 --max-cluster-splits=8" \
+        "74 --num-splits=4 --max-cluster-splits=8" \
+        "59 --num-splits=2" "29 --num-splits=3 --no-pdl --max-cluster-splits=0" \
+        "108 --num-splits=2" "108 --num-splits=3 --max-cluster-splits=0"; do
       c="${spec%% *}"; extra=""
       [ "$spec" != "$c" ] && extra="${spec#* }"
       line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")

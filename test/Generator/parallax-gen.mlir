@@ -11,7 +11,7 @@
 // each, swizzled rows), 2 CTAs per SM asked of ptxas, cp.async copies.
 // JSON-DAG: "entry": "parallax_decode_d128_bf16_h32x8"
 // JSON-DAG: "chip": "sm_90"
-// JSON-DAG: "ptx_version": "8.0"
+// JSON-DAG: "ptx_version": "8.1"
 // JSON-DAG: "compiler": "parallax 0.1.0 (MLIR 22.1.8)"
 // JSON-DAG: "input_ir_sha256": "{{[0-9a-f]+}}"
 // JSON-DAG: "shared_bytes": 65536
@@ -27,6 +27,8 @@
 // JSON-DAG: "name": "num_splits"
 // JSON-DAG: "workspace_bytes_per_cta": 8576
 // JSON-DAG: "cluster_merge": true
+// Packed GQA tiles hold G query rows: no one-row merge.
+// JSON-DAG: "one_row_merge_dim": ""
 // JSON-DAG: "programmatic_launch": true
 // JSON-DAG: "pack_gqa": true
 // JSON-DAG: "block_m": 2
@@ -73,9 +75,18 @@
 // 128 KB) nor on sm_86 (100 KB per SM).
 // RUN: parallax-gen --decode --head-dim=256 --chip=sm_90 -o %t/d256
 // RUN: FileCheck %s --check-prefix=D256 < %t/d256/parallax_decode_d256_bf16_h8x8.json
+// An explicit --kv-groups counts in the same way: 8 groups fill an SM.
+// RUN: parallax-gen --decode --head-dim=128 --chip=sm_90 --kv-groups=8 -o %t/kv8
+// RUN: FileCheck %s --check-prefix=KV8 < %t/kv8/parallax_decode_d128_bf16_h8x8.json
+// KV8-DAG: "kv_groups": 8
+// KV8-DAG: "min_ctas_per_sm": 0
 // RUN: parallax-gen --decode --head-dim=128 --chip=sm_86 -o %t/sm86
 // RUN: FileCheck %s --check-prefix=SM86 < %t/sm86/parallax_decode_d128_bf16_h8x8.json
-// D256-DAG: "shared_bytes": 131072
+// 2 stages x (K + V) x 16 x 512 bytes x 4 groups, then the one-row
+// cluster merge's barrier and inbox (8 splits x 4 groups x 35 registers x
+// 4 lanes x 4 bytes):
+// D256-DAG: "shared_bytes": 149008
+// D256-DAG: "one_row_merge_dim": "q.dim2"
 // D256-DAG: "min_ctas_per_sm": 0
 // SM86-DAG: "shared_bytes": 65536
 // SM86-DAG: "min_ctas_per_sm": 0

@@ -307,6 +307,7 @@ int main(int argc, char **argv) {
   // Split-KV kernels: choose the split count, give them a workspace and
   // zeroed per-program counters (the kernel leaves them zeroed).
   CUdeviceptr dwork = 0, dcount = 0;
+  int64_t clusterSize = 0; // the cluster rt::launch forms (as its rule decides)
   if (kernel.info.workspaceBytesPerCta > 0) {
     dims["num_splits"] = 1;
     int64_t programs = 1;
@@ -321,9 +322,16 @@ int main(int argc, char **argv) {
     CHECK_CU(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev));
     int64_t keyTiles = (Lk + kernel.info.blockN - 1) / std::max<int64_t>(1, kernel.info.blockN);
     if (numSplits <= 0)
-      numSplits = rt::chooseNumSplits(programs, keyTiles, sms, kernel.info.kvGroups,
-                                          kernel.info.blockN);
+      numSplits = rt::chooseNumSplits(
+          programs, keyTiles, sms, kernel.info.kvGroups, kernel.info.blockN,
+          kernel.info.clusterMerge && rt::oneRowMerge(kernel.info, dims) &&
+              (launchOpts.maxClusterSplits == rt::kAutoClusterSplits ||
+               launchOpts.maxClusterSplits >= rt::kMaxClusterSplits));
     dims["num_splits"] = numSplits;
+    clusterSize = rt::clusterSizeFor(kernel.info,
+                                     {numSplits, programs * numSplits, sms,
+                                      rt::oneRowMerge(kernel.info, dims)},
+                                     launchOpts.maxClusterSplits);
     CHECK_CU(cuMemAlloc(&dwork, std::max<int64_t>(4, programs * numSplits *
                                                       kernel.info.workspaceBytesPerCta)));
     CHECK_CU(cuMemAlloc(&dcount, std::max<int64_t>(4, programs * 4)));
@@ -383,8 +391,7 @@ int main(int argc, char **argv) {
               "elements=%zu tol=%.0e cache=%s%s%s\n",
               ok ? "PASS" : "FAIL", kernel.info.entry.c_str(),
               numSplits > 0 ? (" splits=" + std::to_string(numSplits) +
-                               (rt::clusterSizeFor(kernel.info, numSplits,
-                                                   launchOpts.maxClusterSplits)
+                               (clusterSize
                                     ? " (cluster)"
                                     : ""))
                                   .c_str()

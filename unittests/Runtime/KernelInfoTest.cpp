@@ -97,6 +97,13 @@ TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
   EXPECT_EQ(chooseNumSplits(32, 32, 132, 4, 16), 4); // B = 4: 384 keys saved
   // ... in keys: 64-key tiles save 4x as many keys per tile.
   EXPECT_EQ(chooseNumSplits(8, 32, 132, 1, 64), 8);
+  // Merged on chip in clusters (the one-row merge): 8 splits, not 16, while
+  // a CTA streams at most 512 keys and the grid fills at most half the SMs.
+  EXPECT_EQ(chooseNumSplits(8, 256, 132, 4, 16, true), 8);   // L = 4096
+  EXPECT_EQ(chooseNumSplits(8, 256, 132, 4, 16, false), 16);
+  EXPECT_EQ(chooseNumSplits(8, 384, 132, 4, 16, true), 16);  // L = 6144
+  EXPECT_EQ(chooseNumSplits(16, 256, 132, 4, 16, true), 8);  // B = 2: 8 anyway
+  EXPECT_EQ(chooseNumSplits(8, 256, 100, 4, 16, true), 12);  // 64 CTAs > 50 SMs
 }
 
 TEST(KernelInfo, ClusterLaunchOnlyForClusterMergeKernelsOf2To8Splits) {
@@ -111,18 +118,54 @@ TEST(KernelInfo, ClusterLaunchOnlyForClusterMergeKernelsOf2To8Splits) {
   EXPECT_TRUE(info.clusterMerge);
   EXPECT_TRUE(info.programmaticLaunch);
   EXPECT_EQ(info.workspaceBytesPerCta, 8576);
-  EXPECT_EQ(clusterSizeFor(info, 1), 0); // one split: nothing to merge
-  EXPECT_EQ(clusterSizeFor(info, 2), 2);  // the default: pairs only
-  EXPECT_EQ(clusterSizeFor(info, 3), 0);
-  EXPECT_EQ(clusterSizeFor(info, 7, 8), 7);
-  EXPECT_EQ(clusterSizeFor(info, kMaxClusterSplits, 8), kMaxClusterSplits);
-  EXPECT_EQ(clusterSizeFor(info, 16, 16), 0); // beyond the portable size
-  EXPECT_EQ(clusterSizeFor(info, 2, 0), 0);   // clusters off
+  // A small grid (B = 1: 8 programs) on 132 SMs, with and without the
+  // one-row merge.
+  auto small = [](int64_t splits, bool oneRow) {
+    return SplitLaunch{splits, 8 * splits, 132, oneRow};
+  };
+  EXPECT_EQ(clusterSizeFor(info, small(1, true)), 0); // one split: nothing to merge
+  EXPECT_EQ(clusterSizeFor(info, small(2, false)), 2); // pairs always
+  EXPECT_EQ(clusterSizeFor(info, small(3, false)), 0); // 3-8 only one-row...
+  EXPECT_EQ(clusterSizeFor(info, small(8, true)), 8);  // ... on half the SMs
+  EXPECT_EQ(clusterSizeFor(info, SplitLaunch{8, 128, 132, true}), 0); // B = 2
+  EXPECT_EQ(clusterSizeFor(info, small(16, true)), 0); // beyond the portable size
+  // An explicit limit overrides the rule, up to the portable size.
+  EXPECT_EQ(clusterSizeFor(info, small(7, false), 8), 7);
+  EXPECT_EQ(clusterSizeFor(info, small(kMaxClusterSplits, false), 8), kMaxClusterSplits);
+  EXPECT_EQ(clusterSizeFor(info, small(16, true), 16), 0);
+  EXPECT_EQ(clusterSizeFor(info, small(2, true), 0), 0); // clusters off
+  EXPECT_EQ(clusterSizeFor(info, small(8, true), 4), 0);
   info.workspaceBytesPerCta = 0; // not a split-KV kernel
-  EXPECT_EQ(clusterSizeFor(info, 2), 0);
+  EXPECT_EQ(clusterSizeFor(info, small(2, false)), 0);
   info.workspaceBytesPerCta = 8576;
   info.clusterMerge = false; // sm_80 kernels
-  EXPECT_EQ(clusterSizeFor(info, 2), 0);
+  EXPECT_EQ(clusterSizeFor(info, small(2, false)), 0);
+}
+
+TEST(KernelInfo, WideDecodeForOneWaveOfLongChunks) {
+  EXPECT_TRUE(preferWideDecode(128, 16384, 132));  // B = 8, L = 32768, 2 splits
+  EXPECT_TRUE(preferWideDecode(128, 8192, 132));   // B = 16, L = 8192
+  EXPECT_FALSE(preferWideDecode(128, 2048, 132));  // B = 1, L = 32768, 16 splits
+  EXPECT_FALSE(preferWideDecode(256, 16384, 132)); // two waves (B = 32)
+  EXPECT_FALSE(preferWideDecode(1024, 512, 132));  // B = 128, L = 512
+  EXPECT_FALSE(preferWideDecode(0, 16384, 132));
+}
+
+TEST(KernelInfo, OneRowMergeWhenItsDimensionIsOne) {
+  KernelInfo info;
+  ASSERT_TRUE(parseKernelInfo(kMeta, info).ok);
+  EXPECT_FALSE(oneRowMerge(info, {{"q.dim2", 1}})); // no one_row_merge_dim
+  std::string meta(kMeta);
+  meta.insert(meta.rfind('}'), R"(, "one_row_merge_dim": "q.dim2")");
+  ASSERT_TRUE(parseKernelInfo(meta, info).ok);
+  EXPECT_EQ(info.oneRowMergeDim, "q.dim2");
+  EXPECT_TRUE(oneRowMerge(info, {{"q.dim0", 4}, {"q.dim2", 1}}));
+  EXPECT_FALSE(oneRowMerge(info, {{"q.dim2", 2}}));
+  EXPECT_FALSE(oneRowMerge(info, {{"q.dim0", 1}})); // dimension not given
+  meta = kMeta;
+  meta.insert(meta.rfind('}'), R"(, "one_row_merge_dim": "")");
+  ASSERT_TRUE(parseKernelInfo(meta, info).ok);
+  EXPECT_FALSE(oneRowMerge(info, {{"q.dim2", 1}}));
 }
 
 TEST(KernelInfo, CacheKeyChangesWithEverythingItCovers) {

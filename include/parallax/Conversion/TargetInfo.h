@@ -25,6 +25,12 @@ struct TargetInfo {
   bool hasWgmma;               ///< warpgroup MMA + TMA (sm_90a)
 };
 
+/// The largest thread-block cluster CUDA guarantees on sm_90 (the portable
+/// size; 16 with the non-portable attribute). The one-row cluster merge
+/// sizes its inbox for it (larger clusters take the general merge), and the
+/// runtime launches no larger cluster (rt::kMaxClusterSplits).
+inline constexpr int64_t kMaxPortableClusterSize = 8;
+
 /// K/V rows staged in shared memory: rows of a multiple of 128 bytes copied
 /// by 16-byte cp.async are swizzled (16-byte chunk c of row r at c ^ (r % 8))
 /// and unpadded; other rows, and rows that cp.async.bulk copies whole, are

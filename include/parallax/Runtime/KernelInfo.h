@@ -53,6 +53,10 @@ struct KernelInfo {
   /// Split-KV on sm_90+: launched in clusters of num_splits CTAs (2 to
   /// kMaxClusterSplits), the splits merge through distributed shared memory.
   bool clusterMerge = false;
+  /// The kernel's split merges have a one-row form (a tile of one query row:
+  /// G = 1, one query per sequence), taken when this launch dimension is 1;
+  /// in a cluster it pushes every partial into one CTA. Empty: none.
+  std::string oneRowMergeDim;
   /// sm_90+: the kernel waits for the previous grid before touching memory,
   /// so it may be launched with programmatic stream serialization.
   bool programmaticLaunch = false;
@@ -65,9 +69,24 @@ Status parseKernelInfo(const std::string &json, KernelInfo &out);
 /// (programs x splits <= numSMs), at least 4 key tiles per warp group of a
 /// split (or 1, up to 8 splits, for short caches), at most 16 splits (the
 /// last CTA reads every split's partial), and none unless splitting takes at
-/// least 384 keys off each CTA.
+/// least 384 keys off each CTA. oneRowCluster: the launch may merge its
+/// splits in clusters through the kernel's one-row merge (oneRowMerge, and
+/// clusters allowed); then at most 8 splits while that leaves a CTA at most
+/// 512 keys and the clusters fill at most half the SMs.
 int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs,
-                        int64_t kvGroups, int64_t keysPerTile);
+                        int64_t kvGroups, int64_t keysPerTile, bool oneRowCluster = false);
+
+/// Decode kernels of one shape can be generated narrow (4 warp groups, the
+/// default: 2 CTAs per SM) or wide (parallax-gen --kv-groups=8: one CTA per
+/// SM with twice the K/V bytes in flight). Whether the wide kernel is the
+/// faster one, given the narrow kernel's launch (its grid's CTAs and the
+/// keys each CTA streams): one wave of at most one CTA per SM, each CTA
+/// streaming at least 8192 keys. On the H200 the wide kernel ran B=8,
+/// L=32768 in 238.6-240.6 us against 241.6-244.0, B=16, L=8192 to 16384 and
+/// B=4 to 8, L=65536 0.8-14% faster, and tied at 4096-8192 keys a CTA in
+/// more splits; it is slower on short chunks and several waves (B=128,
+/// L=512 by 11%; B=1, L=32768 in 16 splits by 1-4%): docs/performance.md.
+bool preferWideDecode(int64_t ctas, int64_t keysPerCta, int64_t numSMs);
 
 /// Dynamic shared memory for one launch of `ctas` CTAs of a kernel that
 /// needs `sharedBytes`. A programmatic launch of at most one CTA per SM asks
@@ -84,20 +103,32 @@ int64_t launchSharedBytes(int64_t sharedBytes, int64_t ctas, bool programmatic,
 
 /// The largest portable thread-block cluster (CUDA guarantees 8 on sm_90).
 inline constexpr int64_t kMaxClusterSplits = 8;
-/// Split counts up to this are launched as clusters by default. On the H200
-/// 2-CTA clusters were 0.3-4% faster than the workspace merge at B = 1 to 8,
-/// L = 2048 to 16384, and within +-1.2% either way at L = 32768, while 4-
-/// and 8-CTA clusters ran up to 1.4x slower once there were more than a few
-/// dozen of them (a cluster's CTAs share one GPC, and pairs of them one SM):
-/// docs/performance.md.
-inline constexpr int64_t kDefaultMaxClusterSplits = 2;
+/// LaunchOptions::maxClusterSplits's default: clusterSizeFor's own rule.
+inline constexpr int64_t kAutoClusterSplits = -1;
 
-/// How many CTAs form a cluster along x for this launch: num_splits when the
-/// kernel merges splits in a cluster and 2 <= num_splits <= min(maxSplits,
-/// kMaxClusterSplits) (the merge then skips the workspace round trip), else
-/// 0 (no cluster).
-int64_t clusterSizeFor(const KernelInfo &info, int64_t numSplits,
-                       int64_t maxSplits = kDefaultMaxClusterSplits);
+/// What clusterSizeFor weighs for one split-KV launch.
+struct SplitLaunch {
+  int64_t numSplits = 1;
+  int64_t ctas = 0;    ///< CTAs in the grid (programs x splits)
+  int64_t numSMs = 0;
+  bool oneRow = false; ///< the kernel's one-row merge applies (oneRowMerge)
+};
+
+/// Whether a launch with these dimensions takes the kernel's one-row merge.
+bool oneRowMerge(const KernelInfo &info, const std::map<std::string, int64_t> &dims);
+
+/// How many CTAs form a cluster along x for this launch: num_splits, or 0
+/// (no cluster: the workspace merge). Only kernels with cluster_merge, and
+/// 2 <= num_splits <= kMaxClusterSplits. maxSplits >= 0 clusters up to that
+/// many splits (0 or 1: never). kAutoClusterSplits, timed on the H200
+/// (docs/performance.md): pairs always (0.3-4% faster than the workspace at
+/// B = 1 to 8, within +-1.2% at L = 32768); 3 to 8 splits only when the
+/// one-row merge applies and the grid fills at most half the SMs (B = 1:
+/// L = 512 5.4 -> 4.5 us, L = 2048 7.7 -> 6.7 us in 8-CTA clusters), since
+/// larger grids of 4- and 8-CTA clusters ran up to 1.4x slower (a cluster's
+/// CTAs share one GPC, and pairs of them one SM).
+int64_t clusterSizeFor(const KernelInfo &info, const SplitLaunch &launch,
+                       int64_t maxSplits = kAutoClusterSplits);
 
 /// Evaluates one grid formula with the dimension values.
 Status evalGrid(const std::string &formula,
@@ -130,9 +161,9 @@ enum class ProgrammaticLaunch {
 struct LaunchOptions {
   /// Split-KV kernels with cluster_merge: launch 2 to this many splits as
   /// clusters of num_splits CTAs that merge through distributed shared
-  /// memory (see clusterSizeFor; at most kMaxClusterSplits). 0 or 1: always
-  /// merge through the workspace.
-  int64_t maxClusterSplits = kDefaultMaxClusterSplits;
+  /// memory (at most kMaxClusterSplits). 0 or 1: always merge through the
+  /// workspace. kAutoClusterSplits: clusterSizeFor's rule.
+  int64_t maxClusterSplits = kAutoClusterSplits;
   /// On the H200 a programmatic launch (one CTA per SM when the grid fits,
   /// launchSharedBytes) was 5-12% faster for calls under about 25 us and
   /// within the noise for longer ones: docs/performance.md.

@@ -829,22 +829,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
         b, loc, i32(),
         arith::RemSIOp::create(
             b, loc, arith::DivSIOp::create(b, loc, rel, c64(stages)), c64(2)));
-    Value bar = barrierOf(stage);
-    auto wait = scf::WhileOp::create(b, loc, TypeRange{}, ValueRange{});
-    {
-      OpBuilder::InsertionGuard g2(b);
-      Block *before = b.createBlock(&wait.getBefore());
-      b.setInsertionPointToStart(before);
-      Value done = NVVM::MBarrierTryWaitOp::create(
-          b, loc, b.getI1Type(), bar, parity, Value(),
-          NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA));
-      Value notDone = arith::XOrIOp::create(
-          b, loc, done, arith::ConstantIntOp::create(b, loc, 1, 1));
-      scf::ConditionOp::create(b, loc, notDone, ValueRange{});
-      Block *after = b.createBlock(&wait.getAfter());
-      b.setInsertionPointToStart(after);
-      scf::YieldOp::create(b, loc);
-    }
+    waitBarrierPhase(barrierOf(stage), parity, NVVM::MemScopeKind::CTA);
   } else {
     NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(stages - 1));
   }
@@ -1091,6 +1076,29 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
           b, loc, arith::CmpIPredicate::eq,
           toI64(NVVM::ClusterDimBlocksXOp::create(b, loc, i32())), numSplits);
       clusterMerged = arith::AndIOp::create(b, loc, alongX, several);
+      if (oneRowSlice()) {
+        // The one-row cluster merge (pushOneRowToLeader) pushes into rank 0's
+        // inbox behind the staging memory. Each CTA initialises its inbox
+        // barrier (one arrival: its own, expecting the pushed bytes); the
+        // cluster barrier's first phase (arrive here, wait before the
+        // pushes) makes that visible to the other CTAs.
+        kernel->setAttr("parallax.one_row_merge", b.getUnitAttr());
+        inboxOffset = llvm::alignTo(p.sharedBytes(stages), 16) + 16;
+        inboxBarrier = gep(smem, c64(inboxOffset - 16));
+        Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c64(0));
+        auto init = scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, clusterMerged, tid0),
+                                      /*withElse=*/false);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(init.thenBlock());
+          NVVM::MBarrierInitOp::create(b, loc, inboxBarrier, c32(1), Value());
+          NVVM::FenceMbarrierInitOp::create(b, loc);
+        }
+        auto arrive = scf::IfOp::create(b, loc, clusterMerged, /*withElse=*/false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(arrive.thenBlock());
+        NVVM::ClusterArriveRelaxedOp::create(b, loc, b.getUnitAttr());
+      }
     }
   }
   for (size_t k = 0; k < ivs.size(); ++k) {
@@ -1121,6 +1129,21 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   }
   LLVM::ReturnOp::create(b, loc, ValueRange{});
   return kernel;
+}
+
+void KernelBuilder::waitBarrierPhase(Value bar, Value parity, NVVM::MemScopeKind scope) {
+  // try_wait may return before the phase completes (a time limit): loop.
+  auto wait = scf::WhileOp::create(b, loc, TypeRange{}, ValueRange{});
+  OpBuilder::InsertionGuard guard(b);
+  Block *before = b.createBlock(&wait.getBefore());
+  b.setInsertionPointToStart(before);
+  Value done = NVVM::MBarrierTryWaitOp::create(b, loc, b.getI1Type(), bar, parity, Value(),
+                                               NVVM::MemScopeKindAttr::get(b.getContext(), scope));
+  Value notDone = arith::XOrIOp::create(b, loc, done, arith::ConstantIntOp::create(b, loc, 1, 1));
+  scf::ConditionOp::create(b, loc, notDone, ValueRange{});
+  Block *after = b.createBlock(&wait.getAfter());
+  b.setInsertionPointToStart(after);
+  scf::YieldOp::create(b, loc);
 }
 
 } // namespace mlir::parallax::nvvm_lowering

@@ -293,6 +293,9 @@ private:
   /// Profiling (trace-phases): thread 0 stores %clock64 into slot
   /// kTraceClock0 + point of this CTA's record in parallax_trace.
   void tracePoint(TracePoint point);
+  /// Spins until the mbarrier at `bar` completes the phase of `parity`,
+  /// acquiring at `scope`.
+  void waitBarrierPhase(Value bar, Value parity, NVVM::MemScopeKind scope);
   void traceStore(int64_t slot, Value v);
   /// Split-KV: merges the program's splits, into its last CTA through the
   /// workspace or, in a cluster launch, each CTA its rows through
@@ -306,6 +309,8 @@ private:
   /// through DSMEM; returns whether this lane's rows are this CTA's.
   Value mergeSplitsInCluster(SmallVector<Value> &merged, const RegSlice &slice,
                              int64_t maxIdx);
+  /// ... the general form: each CTA reads its rows of every partial.
+  Value pullFromCluster(SmallVector<Value> &merged, const RegSlice &slice, int64_t maxIdx);
   /// This CTA's partial slice at `own` (a workspace or shared-memory slot).
   void storePartial(ArrayRef<Value> merged, const RegSlice &slice, Value own,
                     Value sliceOffset);
@@ -316,8 +321,16 @@ private:
                             llvm::function_ref<SmallVector<Value>()> thenFn,
                             llvm::function_ref<SmallVector<Value>()> elseFn);
   /// Whether the query tile holds one valid row (i1), when the kernel has a
-  /// one-row form of the workspace merge (one warp per group); else null.
+  /// one-row form of the split merges (one warp per group); else null.
   Value oneRowTile();
+  /// The rows' extract_slice of a kernel with a one-row form, else null.
+  tensor::ExtractSliceOp oneRowSlice();
+  /// Cluster launch, one valid row: lanes 0-3 of each group push their
+  /// slice registers into cluster rank 0's inbox (remote stores, then a
+  /// release arrive on its mbarrier); rank 0 waits there and merges them.
+  /// Returns the merged registers (rank 0's).
+  SmallVector<Value> pushOneRowToLeader(ArrayRef<Value> merged, const RegSlice &slice,
+                                        int64_t maxIdx);
   /// One valid row: lanes 0-3 of each group (the row's quad) write their
   /// slice registers to the CTA's slot as [group][register][lane].
   void storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &slice, Value slot);
@@ -325,7 +338,8 @@ private:
   /// lane L takes registers L / 4 + 8k of quad lane L % 4, then shuffles
   /// the merged registers back to their lanes.
   SmallVector<Value> mergeOneRowSplits(const RegSlice &slice, int64_t maxIdx, Value to,
-                                       llvm::function_ref<Value(Value)> slotOf);
+                                       llvm::function_ref<Value(Value)> slotOf,
+                                       int64_t maxBatch = 16);
   /// Merges splits [0, to) whose partials have the registers of `carried`,
   /// up to maxBatch a step (as the registers allow); loadSplit(sp) loads
   /// split sp's. Lanes where laneLoads (if given) is false merge nothing.
@@ -441,6 +455,11 @@ private:
   /// Cluster launch (sm_90+): the splits of a program are one cluster and
   /// merge through distributed shared memory (null: never).
   Value clusterMerged;
+  /// Kernels with a one-row cluster merge: rank 0's inbox mbarrier (this
+  /// CTA's copy, initialised at entry) and the inbox's offset in shared
+  /// memory (null / 0: none).
+  Value inboxBarrier;
+  int64_t inboxOffset = 0;
   /// First column of this group's accumulator slice (null: not sliced).
   Value sliceColumn;
   IRMapping scalars;

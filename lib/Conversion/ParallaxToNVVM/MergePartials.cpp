@@ -236,7 +236,7 @@ SmallVector<Value> KernelBuilder::mergeSplitLoop(
       laneLoads);
 }
 
-Value KernelBuilder::oneRowTile() {
+tensor::ExtractSliceOp KernelBuilder::oneRowSlice() {
   // Decode kernels (one warp per group); the rows the output stores are the
   // epilogue's one extract_slice.
   if (p.warps != 1)
@@ -255,6 +255,13 @@ Value KernelBuilder::oneRowTile() {
   auto shape = cast<RankedTensorType>(ex.getResult().getType());
   bool packed = ex.getReassociationIndices()[0].size() == 1;
   if (packed || shape.getRank() != 3 || shape.getDimSize(0) != 1)
+    return {};
+  return slice;
+}
+
+Value KernelBuilder::oneRowTile() {
+  tensor::ExtractSliceOp slice = oneRowSlice();
+  if (!slice)
     return {};
   OpFoldResult rows = slice.getMixedSizes()[1];
   Value n;
@@ -280,7 +287,7 @@ void KernelBuilder::storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &s
 
 SmallVector<Value> KernelBuilder::mergeOneRowSplits(
     const RegSlice &sl, int64_t maxIdx, Value to,
-    llvm::function_ref<Value(Value)> slotOf) {
+    llvm::function_ref<Value(Value)> slotOf, int64_t maxBatch) {
   // The full-layout merge reads every lane's registers, 15 of 16 rows of
   // them padding, one load instruction per register and split (19 per split
   // for the G=1 decode kernel, in steps of 8 splits). Here a split costs
@@ -301,7 +308,7 @@ SmallVector<Value> KernelBuilder::mergeOneRowSplits(
   // Per split: [max, x_0 .. x_{perLane-1}], merged like one row tile.
   SmallVector<Carried> carried{{true, Layout::R8, 0, 0, 1},
                                {false, Layout::R8, 8, 1, static_cast<size_t>(perLane)}};
-  SmallVector<Value> merged = mergeSplitSteps(carried, 0, to, 16, [&](Value sp) {
+  SmallVector<Value> merged = mergeSplitSteps(carried, 0, to, maxBatch, [&](Value sp) {
     Value blk = groupBlock(sp);
     SmallVector<Value> xs{
         LLVM::LoadOp::create(b, loc, f32(), gep(blk, c64(mc.first * 16)), 4)};
@@ -431,6 +438,110 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
 
 Value KernelBuilder::mergeSplitsInCluster(SmallVector<Value> &merged,
                                           const RegSlice &sl, int64_t maxIdx) {
+  // One valid row: every CTA pushes its row into rank 0, which merges it
+  // alone. Otherwise every CTA reads its share of the rows of all partials.
+  Value push;
+  if (inboxBarrier) {
+    // Every CTA's inbox barrier is initialised (the phase begun at entry).
+    NVVM::ClusterWaitOp::create(b, loc, b.getUnitAttr());
+    push = arith::AndIOp::create(
+        b, loc, oneRowTile(),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, numSplits,
+                              c64(kMaxPortableClusterSize)));
+  }
+  SmallVector<Type> types(merged.size(), f32());
+  types.push_back(b.getI1Type());
+  SmallVector<Value> results = ifElse(
+      push, types,
+      [&] {
+        SmallVector<Value> regs = pushOneRowToLeader(merged, sl, maxIdx);
+        regs.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, c64(0)));
+        return regs;
+      },
+      [&] {
+        SmallVector<Value> regs(merged);
+        Value owns = pullFromCluster(regs, sl, maxIdx);
+        regs.push_back(owns);
+        return regs;
+      });
+  Value stores = results.pop_back_val();
+  merged = results;
+  return stores;
+}
+
+SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
+                                                     const RegSlice &sl, int64_t maxIdx) {
+  // Rank 0's inbox holds kMaxPortableClusterSize slots of [group][register]
+  // [lane] (the workspace's one-row layout). The pushes are st.async: each
+  // store completes its bytes on rank 0's barrier when it lands, so the
+  // pushing CTA waits for nothing and rank 0 for one one-way trip after
+  // the last partial (no release round trip, no cluster barrier).
+  int64_t regs = sl.fullIndex.size(), splitBytes = p.kvGroups * regs * 16;
+  kernel->setAttr("parallax.shared_bytes",
+                  b.getI64IntegerAttr(inboxOffset + kMaxPortableClusterSize * splitBytes));
+  auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  Value inbox = gep(smem, c64(inboxOffset));
+  Value leaderInbox = NVVM::MapaOp::create(b, loc, ptrCluster, inbox, c32(0));
+  Value leaderBarrier = NVVM::MapaOp::create(b, loc, ptrCluster, inboxBarrier, c32(0));
+  {
+    // Row 0 lives in lanes 0-3 (g = 0); the other lanes hold padding rows.
+    auto quad = scf::IfOp::create(b, loc, lt(lane, c64(4)), /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(quad.thenBlock());
+    Value base = gep(leaderInbox, add(mulc(split, splitBytes),
+                                      mulc(add(mulc(group, regs * 4), lane), 4)));
+    Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
+    // (No NVVM op or intrinsic for st.async in LLVM 22: one instruction of
+    // inline PTX.)
+    for (int64_t k = 0; k < regs; ++k)
+      LLVM::InlineAsmOp::create(
+          b, loc, Type(),
+          ValueRange{LLVM::PtrToIntOp::create(b, loc, i64(), gep(base, c64(k * 16))),
+                     merged[k], bar},
+          b.getStringAttr("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 "
+                          "[$0], $1, [$2];"),
+          b.getStringAttr("l,f,l"), b.getUnitAttr(), UnitAttr(),
+          LLVM::TailCallKindAttr::get(b.getContext(), LLVM::tailcallkind::TailCallKind::None),
+          LLVM::AsmDialectAttr(), ArrayAttr());
+  }
+  tracePoint(TracePoint::PartialStored);
+  Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, c64(0));
+  {
+    auto wait = scf::IfOp::create(b, loc, leader, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(wait.thenBlock());
+    // Thread 0's arrival expects every split's bytes; pushes that landed
+    // before it made the transaction count negative for a while.
+    auto expect = scf::IfOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              add(mulc(group, 32 * p.warps), add(mulc(warp, 32), lane)), c64(0)),
+        /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(expect.thenBlock());
+      NVVM::MBarrierArriveExpectTxOp::create(
+          b, loc, Type(), inboxBarrier,
+          arith::TruncIOp::create(b, loc, i32(), mulc(numSplits, splitBytes)),
+          NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA),
+          b.getBoolAttr(false), Value());
+    }
+    waitBarrierPhase(inboxBarrier, c32(0), NVVM::MemScopeKind::CLUSTER);
+  }
+  tracePoint(TracePoint::Counted);
+  tracePoint(TracePoint::LastKnown);
+  SmallVector<Value> out = mergeOneRowSplits(
+      sl, maxIdx, sel(leader, numSplits, c64(0)),
+      [&](Value sp) { return gep(inbox, mulc(sp, splitBytes)); }, kMaxPortableClusterSize);
+  tracePoint(TracePoint::SplitsMerged);
+  // (Every CTA waits for all arrivals at the kernel's end. Nothing to
+  // release: rank 0 has every push, and no CTA reads another's memory.)
+  NVVM::ClusterArriveRelaxedOp::create(b, loc, b.getUnitAttr());
+  return out;
+}
+
+Value KernelBuilder::pullFromCluster(SmallVector<Value> &merged,
+                                     const RegSlice &sl, int64_t maxIdx) {
   // The program's splits are one thread-block cluster (cluster rank =
   // split). Each CTA leaves its partial in its own shared memory, laid out
   // as a workspace slot. Then the CTAs share the merge by rows: CTA s reads

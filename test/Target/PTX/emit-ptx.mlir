@@ -9,7 +9,10 @@
 // RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_80 block-m=8 block-n=16 num-warps=1 num-stages=3" | parallax-translate --parallax-to-ptx --chip=sm_80 | FileCheck %s --check-prefix=STAGES3
 // RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_86 block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-llvmir --chip=sm_86 | FileCheck %s --check-prefix=LLVMIR
 
-// CHECK: .version 8.0
+// SM80: .version 8.0
+// sm_90 kernels use st.async (PTX 8.1) in the one-row cluster merge.
+// SM90: .version 8.1
+// SM90A: .version 8.1
 // SM80: .target sm_80
 // SM90: .target sm_90
 // SM90A: .target sm_90a
