@@ -25,13 +25,15 @@ enum class TracePoint : int64_t {
   LoopEnd,          ///< key loop done (this warp group's tiles)
   GroupsMerged,     ///< warp groups merged (the CTA's result or partial)
   PartialStored,    ///< split-KV: partial in the workspace (cluster launch:
-                    ///< in the CTA's shared memory), CTA barrier passed
+                    ///< in the CTA's shared memory, or pushed into rank 0's),
+                    ///< CTA barrier passed
   Counted,          ///< split-KV: fence and counter increment done (cluster
-                    ///< launch: the cluster barrier passed)
+                    ///< launch: the cluster barrier passed, or rank 0 has
+                    ///< every pushed partial)
   LastKnown,        ///< split-KV: the OR barrier says whether this CTA is last
                     ///< (cluster launch: the rows this CTA merges are known)
   SplitsMerged,     ///< split-KV: the last CTA merged every split (cluster
-                    ///< launch: every CTA merged its rows)
+                    ///< launch: every CTA merged its rows, or rank 0 all)
   Exit,             ///< before return
   Count
 };
