@@ -80,6 +80,12 @@
 // RUN: FileCheck %s --check-prefix=KV8 < %t/kv8/parallax_decode_d128_bf16_h8x8.json
 // KV8-DAG: "kv_groups": 8
 // KV8-DAG: "min_ctas_per_sm": 0
+// Where the one-row merge's inbox would not fit (D=144, 8 groups: unsliced
+// accumulators), the kernel has no push form and stays within the limit.
+// RUN: parallax-gen --decode --head-dim=144 --chip=sm_90 --kv-groups=8 -o %t/d144
+// RUN: FileCheck %s --check-prefix=D144 < %t/d144/parallax_decode_d144_bf16_h8x8.json
+// D144-DAG: "shared_bytes": 155648
+// D144-DAG: "one_row_merge_dim": ""
 // RUN: parallax-gen --decode --head-dim=128 --chip=sm_86 -o %t/sm86
 // RUN: FileCheck %s --check-prefix=SM86 < %t/sm86/parallax_decode_d128_bf16_h8x8.json
 // 2 stages x (K + V) x 16 x 512 bytes x 4 groups, then the one-row

@@ -1076,7 +1076,13 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
           b, loc, arith::CmpIPredicate::eq,
           toI64(NVVM::ClusterDimBlocksXOp::create(b, loc, i32())), numSplits);
       clusterMerged = arith::AndIOp::create(b, loc, alongX, several);
-      if (oneRowSlice()) {
+      // (Only where the inbox, at most 8 slots of every group's registers,
+      // fits beside the staging memory without costing a CTA per SM.)
+      int64_t inboxMax = llvm::alignTo(p.sharedBytes(stages), 16) + 16 +
+                         kMaxPortableClusterSize * p.kvGroups * p.carriedRegs * 16;
+      bool inboxFits = inboxMax <= target.maxSharedBytes &&
+                       (minCtasPerSm < 2 || minCtasPerSm * (inboxMax + 1024) <= target.sharedBytesPerSM);
+      if (inboxFits && oneRowSlice()) {
         // The one-row cluster merge (pushOneRowToLeader) pushes into rank 0's
         // inbox behind the staging memory. Each CTA initialises its inbox
         // barrier (one arrival: its own, expecting the pushed bytes); the
