@@ -57,16 +57,27 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     // and 4 groups, and 2 CTAs per SM where the shared memory holds them.
     // Timed on the H200 (docs/performance.md, sweeps): 2 per SM streams as
     // fast as 3 when one wave holds the grid, and a B=128 grid (1024 CTAs)
-    // runs 3.9 waves of 2 per SM instead of 2.6 of 3, 9% faster.
+    // runs 3.9 waves of 2 per SM instead of 2.6 of 3, 9% faster. One head
+    // per tile (G = 1) takes three stages where 2 CTAs per SM still fit
+    // them: a warp then has two tiles in flight while it reads one, which
+    // the one-wave 8-CTA clusters of B = 1 need (L=4096 8.3 -> 7.9 us,
+    // L=8192 13.5 -> 12.4); packed GQA tiles keep two, since B=128,
+    // L=4096 ran 0.8-1.7% slower with three at G = 4 and 8 (0.4-0.6% at
+    // G = 1).
     c.blockN = 16;
     const TargetInfo *t = lookupTarget(o.chip);
     int64_t rowBytes = stagedRowStride(o.headDim * 2, o.bulkCopy && t && t->computeCapability >= 90);
-    int64_t perGroup = c.numStages * 2 * c.blockN * rowBytes;
-    int64_t fit = t ? t->maxSharedBytes / perGroup : 1;
+    auto perGroup = [&](int64_t stages) { return stages * 2 * c.blockN * rowBytes; };
+    int64_t fit = t ? t->maxSharedBytes / perGroup(c.numStages) : 1;
     c.kvGroups = o.kvGroups ? o.kvGroups : std::max<int64_t>(1, std::min<int64_t>(4, fit));
-    int64_t perCta = c.kvGroups * perGroup + 1024;
-    int64_t ctas = t ? std::min<int64_t>(2, t->sharedBytesPerSM / perCta) : 1;
+    auto ctasPerSm = [&](int64_t stages) {
+      int64_t perCta = c.kvGroups * perGroup(stages) + 1024;
+      return t ? std::min<int64_t>(2, t->sharedBytesPerSM / perCta) : 1;
+    };
+    int64_t ctas = ctasPerSm(c.numStages);
     c.minCtasPerSm = ctas >= 2 ? ctas : 0;
+    if (group == 1 && ctas >= 2 && ctasPerSm(3) >= 2)
+      c.numStages = 3;
   }
   if (o.decode && group > 1) {
     // One tile holds the whole group, so each K/V tile is read once for it.

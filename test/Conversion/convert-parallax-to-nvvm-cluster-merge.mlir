@@ -56,7 +56,7 @@
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32)
 // CHECK-COUNT-8: scf.if %{{.*}} -> (f32, f32, f32) {
 // CHECK-NOT: scf.if %{{.*}} -> (f32, f32, f32) {
-// CHECK: llvm.intr.exp2
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // CHECK-COUNT-11: nvvm.shfl.sync  idx
 // CHECK: nvvm.cluster.arrive.relaxed {aligned}
 // CHECK: } else {
@@ -74,7 +74,7 @@
 // CHECK: arith.andi %{{.*}}, %[[OWNS]] : i1
 // CHECK: nvvm.mapa %{{.*}}, %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
 // CHECK-COUNT-11: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<7> -> f32
-// CHECK: llvm.intr.exp2
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK: scf.yield %{{.*}}, %[[OWNS]] : f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, i1
 // CHECK: } else {

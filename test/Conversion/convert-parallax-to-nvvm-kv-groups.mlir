@@ -40,7 +40,7 @@
 // CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<3> -> f32
 // CHECK: llvm.getelementptr %[[SLICE]]
 // CHECK: arith.maxnumf
-// CHECK: llvm.intr.exp2
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // Every group writes its own columns: no group test guards the output.
 // CHECK-NOT: arith.cmpi eq, %[[GROUP]]
 // CHECK: %[[COL:.*]] = arith.addi %{{.*}}, %[[COL0]] : i64

@@ -47,7 +47,7 @@
 // CHECK: %[[B16:.*]] = arith.constant 16 : i64
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[B16]] iter_args({{.*}}) -> (f32, f32, f32)
 // CHECK-COUNT-3: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
-// CHECK: llvm.intr.exp2
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // CHECK: scf.yield
 // CHECK-COUNT-11: nvvm.shfl.sync  idx
 // Otherwise the last CTA merges 8 splits per step (11 registers each: the
@@ -57,7 +57,7 @@
 // CHECK: %[[BATCH:.*]] = arith.constant 8 : i64
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[BATCH]] iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK-COUNT-8: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
-// CHECK: llvm.intr.exp2
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // CHECK: scf.yield
 // No group merge after it: the groups store their own columns.
 // CHECK-NOT: nvvm.barrier0

@@ -24,7 +24,7 @@
 // CHECK: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // Online softmax in registers: quad shuffles, exp2 (ex2.approx in PTX).
 // CHECK: nvvm.shfl.sync  bfly
-// CHECK: llvm.intr.exp2
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f32"
 // O = [P1;P2] V: V through ldmatrix.trans.
 // CHECK: nvvm.ldmatrix %{{.*}} layout = #nvvm.mma_layout<col>
 // CHECK: nvvm.mma.sync

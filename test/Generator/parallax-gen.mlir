@@ -71,8 +71,9 @@
 // BULK80: "bulk_copy": false
 
 // The decode heuristic asks for 2 CTAs per SM only where shared memory
-// holds them: not at D=256 (4 groups x 2 stages x 2 x 16 x 512 bytes =
-// 128 KB) nor on sm_86 (100 KB per SM).
+// holds them, and for G = 1 3 stages where 2 CTAs still fit them: not at D=256
+// (4 groups x 2 stages x 2 x 16 x 512 bytes = 128 KB) nor on sm_86 (100 KB
+// per SM), which keep 2 stages.
 // RUN: parallax-gen --decode --head-dim=256 --chip=sm_90 -o %t/d256
 // RUN: FileCheck %s --check-prefix=D256 < %t/d256/parallax_decode_d256_bf16_h8x8.json
 // An explicit --kv-groups counts in the same way: 8 groups fill an SM.
@@ -86,6 +87,15 @@
 // RUN: FileCheck %s --check-prefix=D144 < %t/d144/parallax_decode_d144_bf16_h8x8.json
 // D144-DAG: "shared_bytes": 155648
 // D144-DAG: "one_row_merge_dim": ""
+// G=1 (one head per tile): 3 stages and the push merge's inbox, counted by
+// the registers of one group's slice after the groups' merge (8 splits x 4
+// groups x 19 registers x 4 lanes x 4 bytes), still 2 CTAs per SM.
+// RUN: parallax-gen --decode --head-dim=128 --chip=sm_90 -o %t/g1
+// RUN: FileCheck %s --check-prefix=G1 < %t/g1/parallax_decode_d128_bf16_h8x8.json
+// G1-DAG: "shared_bytes": 108048
+// G1-DAG: "num_stages": 3
+// G1-DAG: "min_ctas_per_sm": 2
+// G1-DAG: "one_row_merge_dim": "q.dim2"
 // RUN: parallax-gen --decode --head-dim=128 --chip=sm_86 -o %t/sm86
 // RUN: FileCheck %s --check-prefix=SM86 < %t/sm86/parallax_decode_d128_bf16_h8x8.json
 // 2 stages x (K + V) x 16 x 512 bytes x 4 groups, then the one-row
@@ -94,8 +104,10 @@
 // D256-DAG: "shared_bytes": 149008
 // D256-DAG: "one_row_merge_dim": "q.dim2"
 // D256-DAG: "min_ctas_per_sm": 0
+// D256-DAG: "num_stages": 2
 // SM86-DAG: "shared_bytes": 65536
 // SM86-DAG: "min_ctas_per_sm": 0
+// SM86-DAG: "num_stages": 2
 // SM86-DAG: "cluster_merge": false
 // SM86-DAG: "programmatic_launch": false
 

@@ -74,8 +74,14 @@ FailureOr<ProgramInfo> analyze(func::FuncOp func) {
   for (Value init : info.loop.getInitArgs()) {
     auto type = cast<RankedTensorType>(init.getType());
     int64_t halves = halvesOf(info.layoutForRows(type.getDimSize(0)));
-    info.carriedRegs +=
-        type.getRank() == 1 ? halves : halves * type.getDimSize(1) / 8 * 2;
+    if (type.getRank() == 1) {
+      info.carriedRegs += halves;
+      info.carriedRowRegs += halves;
+      continue;
+    }
+    int64_t c = type.getDimSize(1);
+    info.carriedRegs += halves * c / 8 * 2;
+    info.carriedCols = info.carriedCols == 0 || info.carriedCols == c ? c : -1;
   }
   return info;
 }

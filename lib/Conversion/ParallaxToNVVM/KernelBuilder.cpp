@@ -222,8 +222,19 @@ Value KernelBuilder::bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
   return mulc(valid, rowBytes);
 }
 
+bool KernelBuilder::copiesWholeRows(TileLoadOp op) const {
+  int64_t chunksPerRow = p.headDim * p.eltBytes() / 16, threads = 32 * p.warps;
+  return threads % chunksPerRow == 0 && op.getRows() * chunksPerRow % threads == 0;
+}
+
+Value KernelBuilder::tileInSequence(TileLoadOp op, Value oldIv, Value iv) {
+  Value left = arith::SubIOp::create(b, loc, tileLimit(op, oldIv, iv),
+                                     tileScalar(op.getRow(), oldIv, iv));
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, left, c64(op.getRows()));
+}
+
 void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
-                                   Value dst) {
+                                   Value dst, bool masked) {
   int64_t rows = op.getRows(), d = p.headDim, eb = p.eltBytes();
   auto [seqBase, rowStride] = rowAddressing(op, oldIv, iv);
   Value row0 = tileScalar(op.getRow(), oldIv, iv);
@@ -238,9 +249,9 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
     NVVM::CpAsyncOp::create(b, loc, to, from, b.getI32IntegerAttr(16),
                             NVVM::LoadCacheModifierKindAttr::get(
                                 b.getContext(), NVVM::LoadCacheModifierKind::CG),
-                            sel(valid, c32(16), c32(0)));
+                            valid ? sel(valid, c32(16), c32(0)) : Value());
   };
-  if (threads % chunksPerRow == 0 && total % threads == 0) {
+  if (copiesWholeRows(op)) {
     // Each pass covers whole rows and a thread keeps its 16-byte column, so
     // every copy is a constant offset from two per-thread pointers and only
     // the row test varies (a few instructions per 16 bytes).
@@ -256,13 +267,20 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
     // One destination pointer per row % 8 (the swizzle), constant offsets on it.
     llvm::SmallDenseMap<int64_t, Value> dstBase;
     for (int64_t it = 0; it < iters; ++it) {
+      int64_t k = p.swizzled() ? it * rowsPerPass % 8 : 0;
+      if (!dstBase.count(k))
+        dstBase[k] = gep(dst, stagedOffset(addc(r0, k), 0, ch, 0));
+    }
+    for (int64_t it = 0; it < iters; ++it) {
       int64_t r = it * rowsPerPass, k = p.swizzled() ? r % 8 : 0;
-      Value &base = dstBase[k];
-      if (!base)
-        base = gep(dst, stagedOffset(addc(r0, k), 0, ch, 0));
+      Value to = gep(dstBase[k], c64((r - k) * p.smemStride()));
+      Value from = gep(srcBase, c64(r * rowStride * eb));
+      if (!masked) {
+        copy16(to, from, Value());
+        continue;
+      }
       Value valid = lt(c64(r), left);
-      Value from = sel(valid, gep(srcBase, c64(r * rowStride * eb)), safeSrc);
-      copy16(gep(base, c64((r - k) * p.smemStride())), from, valid);
+      copy16(to, sel(valid, from, safeSrc), valid);
     }
     return;
   }
@@ -341,11 +359,18 @@ std::array<Value, 4> KernelBuilder::mma(std::array<Value, 4> a,
 /// S = A K^T. A has two halves (R16 or Stacked8); K is [blockN, D] in smem.
 Acc KernelBuilder::dotQK(const AOperand &a, Value kBase) {
   Layout outLayout = p.parallax ? Layout::Stacked8 : Layout::R16;
-  Acc s = splatAcc(outLayout, p.blockN, 0.0);
+  // Each n-tile's sum over D is a chain of dependent MMAs. With few n-tiles
+  // (decode's 16-key tiles: 2 chains of D/16 = 8) the k-steps go round-robin
+  // into up to 8 / n-tiles partial sums added at the end, about 8 short
+  // chains instead of 2 long ones (H200, one warp per scheduler at B = 1:
+  // G=8, L=4096 10.2 -> 10.0 us, G=1 8.7-8.8 -> 8.7; prefill tiles unchanged).
+  int64_t steps = p.headDim / 16, nTiles = p.blockN / 8;
+  int64_t partials = std::clamp<int64_t>(8 / nTiles, 1, std::max<int64_t>(1, steps / 2));
+  SmallVector<Acc> s(partials, splatAcc(outLayout, p.blockN, 0.0));
   auto [r, mHalf, mOdd] = ldmatrixLanes();
   for (int64_t jp = 0; jp < p.blockN / 16; ++jp) {
     Value laneRow = add(mulc(mHalf, 8), r);
-    for (int64_t t = 0; t < p.headDim / 16; ++t) {
+    for (int64_t t = 0; t < steps; ++t) {
       // Row 16 jp + 8 mHalf + r, 16-byte chunk 2 t + mOdd (8 elements each).
       Value ptr = gep(kBase, stagedOffset(laneRow, 16 * jp, mOdd, 2 * t));
       auto kb = ldmatrix4(ptr, /*trans=*/false);
@@ -353,11 +378,16 @@ Acc KernelBuilder::dotQK(const AOperand &a, Value kBase) {
                                  a.at(1, t, 1)};
       for (int q = 0; q < 2; ++q) {
         int64_t j = 2 * jp + q;
-        mmaInto(s, j, av, {kb[2 * q], kb[2 * q + 1]});
+        mmaInto(s[t % partials], j, av, {kb[2 * q], kb[2 * q + 1]});
       }
     }
   }
-  return s;
+  // Pairwise: log2(partials) dependent adds.
+  for (int64_t width = partials; width > 1; width = (width + 1) / 2)
+    for (int64_t i = 0; i + (width + 1) / 2 < width; ++i)
+      for (auto [x, y] : llvm::zip(s[i].v, s[i + (width + 1) / 2].v))
+        x = arith::AddFOp::create(b, loc, x, y);
+  return s[0];
 }
 
 /// O = acc + P V. P is an accumulator tile with two halves; V is [blockN, D].
@@ -759,8 +789,28 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   }
   auto issue = [&](Value ivIndex, Value stage) {
     if (!p.bulkCopy) {
-      for (TileLoadOp l : p.loopLoads)
-        copyTileToSmem(l, oldIv, ivIndex, stageBase(stage, loadSlot.at(l)));
+      auto copyAll = [&](bool masked) {
+        for (TileLoadOp l : p.loopLoads)
+          copyTileToSmem(l, oldIv, ivIndex, stageBase(stage, loadSlot.at(l)), masked);
+      };
+      if (!llvm::all_of(p.loopLoads, [&](TileLoadOp l) { return copiesWholeRows(l); })) {
+        copyAll(/*masked=*/true);
+        return;
+      }
+      // A tile inside the sequence (all but a split's last) copies from one
+      // pointer at constant offsets, without the per-row masks and address
+      // selects that were most of the decode loop's instructions (ncu,
+      // H200: 418 SASS instructions a 16-key tile, one warp per scheduler).
+      // One branch for all loads, so their masks stay in the cold path.
+      Value whole = tileInSequence(p.loopLoads.front(), oldIv, ivIndex);
+      for (TileLoadOp l : llvm::drop_begin(p.loopLoads))
+        whole = arith::AndIOp::create(b, loc, whole, tileInSequence(l, oldIv, ivIndex));
+      auto ifOp = scf::IfOp::create(b, loc, whole, /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      copyAll(/*masked=*/false);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      copyAll(/*masked=*/true);
       return;
     }
     Value bar = barrierOf(stage), bytes = c64(0);
@@ -1076,10 +1126,10 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
           b, loc, arith::CmpIPredicate::eq,
           toI64(NVVM::ClusterDimBlocksXOp::create(b, loc, i32())), numSplits);
       clusterMerged = arith::AndIOp::create(b, loc, alongX, several);
-      // (Only where the inbox, at most 8 slots of every group's registers,
+      // (Only where the inbox, 8 slots of every group's slice registers,
       // fits beside the staging memory without costing a CTA per SM.)
       int64_t inboxMax = llvm::alignTo(p.sharedBytes(stages), 16) + 16 +
-                         kMaxPortableClusterSize * p.kvGroups * p.carriedRegs * 16;
+                         kMaxPortableClusterSize * p.kvGroups * p.sliceRegs() * 16;
       bool inboxFits = inboxMax <= target.maxSharedBytes &&
                        (minCtasPerSm < 2 || minCtasPerSm * (inboxMax + 1024) <= target.sharedBytesPerSM);
       if (inboxFits && oneRowSlice()) {

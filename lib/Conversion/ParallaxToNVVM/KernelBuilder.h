@@ -64,6 +64,16 @@ struct ProgramInfo {
   /// f32 registers per thread of the loop-carried (m, d, O) tiles: what the
   /// groups' merge passes through shared memory.
   int64_t carriedRegs = 0;
+  /// Of those, the row statistics (m, d: one per half).
+  int64_t carriedRowRegs = 0;
+  /// The width of every loop-carried accumulator tile (-1: they differ).
+  int64_t carriedCols = 0;
+  /// Registers of one group's slice after the groups' merge (sliceForGroups'
+  /// rule: one width, whole 8-column blocks per group).
+  int64_t sliceRegs() const {
+    bool sliced = kvGroups > 1 && carriedCols > 0 && (carriedCols / 8) % kvGroups == 0;
+    return sliced ? carriedRowRegs + (carriedRegs - carriedRowRegs) / kvGroups : carriedRegs;
+  }
 
   /// The layout of a tile with `rows` rows: Parallax keeps 8 query rows per
   /// warp (R8) and stacks [top; bottom] parts (Stacked8); softmax uses R16.
@@ -224,7 +234,15 @@ private:
     return LLVM::GEPOp::create(b, loc, ptr.getType(), b.getI8Type(), ptr,
                                ValueRange{byteOffset});
   }
-  Value exp2(Value x) { return LLVM::Exp2Op::create(b, loc, x); }
+  /// ex2.approx.ftz: one MUFU op. llvm.exp2 becomes the non-ftz form, which
+  /// ptxas wraps in a range test and two multiplies for denormal results
+  /// (weights below 2^-126 of the row max, nothing a softmax sum can see).
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(b, loc, f32(),
+                                         b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f32"),
+                                         ValueRange{x})
+        .getResult(0);
+  }
   Value fmax(Value x, Value y) { return arith::MaxNumFOp::create(b, loc, x, y); }
   Value shflXor(Value x, int offset) {
     return NVVM::ShflOp::create(b, loc, f32(), c32(-1), x, c32(offset),
@@ -357,7 +375,14 @@ private:
   LogicalResult lowerStore(tensor::ParallelInsertSliceOp op);
 
   void loadAOperand(TileLoadOp op);
-  void copyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst);
+  /// Copies one K/V tile into shared memory with 16-byte cp.async; masked:
+  /// rows past the sequence are zero-filled (otherwise every row must be in
+  /// it: tileInSequence). Copies that do not cover whole rows per pass are
+  /// always masked.
+  void copyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst, bool masked);
+  bool copiesWholeRows(TileLoadOp op) const;
+  /// Whether every row of the tile lies inside the sequence.
+  Value tileInSequence(TileLoadOp op, Value oldIv, Value iv);
   Value bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst,
                            Value bar);
   /// Global element offset of `row`, d = 0, of a K/V tile load's source:

@@ -477,6 +477,7 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
   // pushing CTA waits for nothing and rank 0 for one one-way trip after
   // the last partial (no release round trip, no cluster barrier).
   int64_t regs = sl.fullIndex.size(), splitBytes = p.kvGroups * regs * 16;
+  assert(regs == p.sliceRegs() && "inbox sized for another slice");
   kernel->setAttr("parallax.shared_bytes",
                   b.getI64IntegerAttr(inboxOffset + kMaxPortableClusterSize * splitBytes));
   auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
