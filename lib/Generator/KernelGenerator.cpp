@@ -70,13 +70,28 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     auto perGroup = [&](int64_t stages) { return stages * 2 * c.blockN * rowBytes; };
     int64_t fit = t ? t->maxSharedBytes / perGroup(c.numStages) : 1;
     c.kvGroups = o.kvGroups ? o.kvGroups : std::max<int64_t>(1, std::min<int64_t>(4, fit));
+    // (And registers: a CTA of warps x 32 threads at up to 255 each, of the
+    // 64K per SM of every supported chip; 8 groups fit one CTA.)
+    int64_t byRegisters = 65536 / (c.kvGroups * 32 * 255);
     auto ctasPerSm = [&](int64_t stages) {
       int64_t perCta = c.kvGroups * perGroup(stages) + 1024;
-      return t ? std::min<int64_t>(2, t->sharedBytesPerSM / perCta) : 1;
+      return t ? std::min<int64_t>({2, byRegisters, t->sharedBytesPerSM / perCta}) : 1;
     };
     int64_t ctas = ctasPerSm(c.numStages);
     c.minCtasPerSm = ctas >= 2 ? ctas : 0;
-    if (group == 1 && ctas >= 2 && ctasPerSm(3) >= 2)
+    // (With room for the push merge's inbox, 8 splits of every group's
+    // slice: at most 6 row registers and D/2 accumulator ones, split over
+    // the groups where they divide; the lowering drops the push otherwise.)
+    int64_t blocks = o.headDim / 8;
+    int64_t slice = 6 + (blocks % c.kvGroups == 0 ? o.headDim / 2 / c.kvGroups : o.headDim / 2);
+    int64_t inbox = 16 + 8 * c.kvGroups * slice * 16;
+    bool threeFit = t && 2 * (c.kvGroups * perGroup(3) + inbox + 1024) <= t->sharedBytesPerSM;
+    if (group == 1 && ctas >= 2 && threeFit)
+      c.numStages = 3;
+    // 8 warp groups (the wide variant) hold an SM alone anyway: 3 stages
+    // where they leave room for the push merge's inbox. H200, G=8, B=4,
+    // L=65536: 280.7 -> 247.5 us; tied at B=8 L=16384-32768, B=16, and G=1.
+    if (c.kvGroups >= 8 && t && c.kvGroups * perGroup(3) + 16384 <= t->maxSharedBytes)
       c.numStages = 3;
   }
   if (o.decode && group > 1) {

@@ -3,6 +3,7 @@
 // RUN: FileCheck %s --check-prefix=JSON < %t/out/parallax_decode_d128_bf16_h32x8.json
 // RUN: ls %t/stages | FileCheck %s --check-prefix=STAGES
 // RUN: FileCheck %s --check-prefix=PTX < %t/out/parallax_decode_d128_bf16_h32x8.ptx
+// RUN: FileCheck %s --check-prefix=NVVM < %t/stages/04-nvvm.mlir
 
 // GEN: parallax_decode_d128_bf16_h32x8: wrote {{.*}}/out/parallax_decode_d128_bf16_h32x8.{ptx,json} in {{[0-9.]+}} s
 
@@ -57,6 +58,22 @@
 // PTX: mapa.shared::cluster.u64
 // PTX: ld.shared::cluster.b32
 
+// The key loop (stage 04): a K/V tile wholly inside the sequence is copied
+// without masks (16 unpredicated 16-byte copies per thread: K and V, 8
+// rows each), the one that crosses its end zero-fills past it.
+// NVVM: scf.for %{{.*}} iter_args(
+// NVVM: %[[KIN:.*]] = arith.cmpi sge, %{{.*}}, %c16_i64{{.*}} : i64
+// NVVM: %[[VIN:.*]] = arith.cmpi sge, %{{.*}}, %c16_i64{{.*}} : i64
+// NVVM-NEXT: %[[BOTH:.*]] = arith.andi %[[KIN]], %[[VIN]] : i1
+// NVVM-NEXT: scf.if %[[BOTH]] {
+// NVVM-COUNT-16: nvvm.cp.async.shared.global %{{[0-9]+}}, %{{[0-9]+}}, 16, cache =  cg : !llvm.ptr<3>, !llvm.ptr<1>
+// NVVM-NEXT: } else {
+// NVVM: nvvm.cp.async.shared.global %{{[0-9]+}}, %{{[0-9]+}}, 16, cache =  cg, %{{[0-9]+}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
+// S = [Q;R] K^T over D = 128 in 4 partial sums (8 MMAs from zero: 4 sums x
+// 2 n-tiles), each 2 deep, then added pairwise (16 + 8 adds).
+// NVVM-COUNT-8: nvvm.mma.sync A[{{.*}}]  B[{{.*}}]  C[%cst
+// NVVM: nvvm.mma.sync A[{{.*}}]  B[{{.*}}]  C[%{{[0-9]+}},
+// NVVM-COUNT-24: arith.addf
 // --bulk-copy: rows by cp.async.bulk on mbarriers (8 more bytes per stage
 // and group); ignored below sm_90.
 // RUN: parallax-gen --head-dim=128 --hq=32 --hkv=8 --decode --chip=sm_90 --bulk-copy -o %t/bulk
@@ -81,6 +98,10 @@
 // RUN: FileCheck %s --check-prefix=KV8 < %t/kv8/parallax_decode_d128_bf16_h8x8.json
 // KV8-DAG: "kv_groups": 8
 // KV8-DAG: "min_ctas_per_sm": 0
+// One CTA per SM anyway: 3 stages (8 x 3 x 2 x 16 x 256 bytes), and the
+// push merge's inbox still fits.
+// KV8-DAG: "num_stages": 3
+// KV8-DAG: "shared_bytes": 207888
 // Where the one-row merge's inbox would not fit (D=144, 8 groups: unsliced
 // accumulators), the kernel has no push form and stays within the limit.
 // RUN: parallax-gen --decode --head-dim=144 --chip=sm_90 --kv-groups=8 -o %t/d144

@@ -235,6 +235,7 @@ Value KernelBuilder::tileInSequence(TileLoadOp op, Value oldIv, Value iv) {
 
 void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
                                    Value dst, bool masked) {
+  assert((masked || copiesWholeRows(op)) && "only whole-row copies drop the masks");
   int64_t rows = op.getRows(), d = p.headDim, eb = p.eltBytes();
   auto [seqBase, rowStride] = rowAddressing(op, oldIv, iv);
   Value row0 = tileScalar(op.getRow(), oldIv, iv);
@@ -359,13 +360,15 @@ std::array<Value, 4> KernelBuilder::mma(std::array<Value, 4> a,
 /// S = A K^T. A has two halves (R16 or Stacked8); K is [blockN, D] in smem.
 Acc KernelBuilder::dotQK(const AOperand &a, Value kBase) {
   Layout outLayout = p.parallax ? Layout::Stacked8 : Layout::R16;
-  // Each n-tile's sum over D is a chain of dependent MMAs. With few n-tiles
-  // (decode's 16-key tiles: 2 chains of D/16 = 8) the k-steps go round-robin
-  // into up to 8 / n-tiles partial sums added at the end, about 8 short
-  // chains instead of 2 long ones (H200, one warp per scheduler at B = 1:
-  // G=8, L=4096 10.2 -> 10.0 us, G=1 8.7-8.8 -> 8.7; prefill tiles unchanged).
+  // Each n-tile's sum over D is a chain of dependent MMAs. With decode's
+  // 16-key tiles (2 chains of D/16) the k-steps go round-robin into up to 4
+  // partial sums added at the end, about 8 short chains instead of 2 long
+  // ones (H200, one warp per scheduler at B = 1: G=8, L=4096 10.2 -> 10.0
+  // us, G=1 8.7-8.8 -> 8.7). Wider tiles have independent chains already
+  // and no registers to spare (prefill at D = 256).
   int64_t steps = p.headDim / 16, nTiles = p.blockN / 8;
-  int64_t partials = std::clamp<int64_t>(8 / nTiles, 1, std::max<int64_t>(1, steps / 2));
+  int64_t partials =
+      p.blockN <= 16 ? std::clamp<int64_t>(8 / nTiles, 1, std::max<int64_t>(1, steps / 2)) : 1;
   SmallVector<Acc> s(partials, splatAcc(outLayout, p.blockN, 0.0));
   auto [r, mHalf, mOdd] = ldmatrixLanes();
   for (int64_t jp = 0; jp < p.blockN / 16; ++jp) {
@@ -797,11 +800,12 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
         copyAll(/*masked=*/true);
         return;
       }
-      // A tile inside the sequence (all but a split's last) copies from one
-      // pointer at constant offsets, without the per-row masks and address
-      // selects that were most of the decode loop's instructions (ncu,
-      // H200: 418 SASS instructions a 16-key tile, one warp per scheduler).
-      // One branch for all loads, so their masks stay in the cold path.
+      // A tile inside the sequence (all but its last, in prefill and decode)
+      // copies from one pointer at constant offsets, without the per-row
+      // masks and address selects that were most of the decode loop's
+      // instructions (ncu, H200: 418 SASS instructions a 16-key tile, one
+      // warp per scheduler). One branch for all loads, so their masks stay
+      // in the cold path (the copy code is emitted twice).
       Value whole = tileInSequence(p.loopLoads.front(), oldIv, ivIndex);
       for (TileLoadOp l : llvm::drop_begin(p.loopLoads))
         whole = arith::AndIOp::create(b, loc, whole, tileInSequence(l, oldIv, ivIndex));
