@@ -57,13 +57,7 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     // and 4 groups, and 2 CTAs per SM where the shared memory holds them.
     // Timed on the H200 (docs/performance.md, sweeps): 2 per SM streams as
     // fast as 3 when one wave holds the grid, and a B=128 grid (1024 CTAs)
-    // runs 3.9 waves of 2 per SM instead of 2.6 of 3, 9% faster. One head
-    // per tile (G = 1) takes three stages where 2 CTAs per SM still fit
-    // them: a warp then has two tiles in flight while it reads one, which
-    // the one-wave 8-CTA clusters of B = 1 need (L=4096 8.3 -> 7.9 us,
-    // L=8192 13.5 -> 12.4); packed GQA tiles keep two, since B=128,
-    // L=4096 ran 0.8-1.7% slower with three at G = 4 and 8 (0.4-0.6% at
-    // G = 1).
+    // runs 3.9 waves of 2 per SM instead of 2.6 of 3, 9% faster.
     c.blockN = 16;
     const TargetInfo *t = lookupTarget(o.chip);
     int64_t rowBytes = stagedRowStride(o.headDim * 2, o.bulkCopy && t && t->computeCapability >= 90);
@@ -79,19 +73,25 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     };
     int64_t ctas = ctasPerSm(c.numStages);
     c.minCtasPerSm = ctas >= 2 ? ctas : 0;
-    // (With room for the push merge's inbox, 8 splits of every group's
-    // slice: at most 6 row registers and D/2 accumulator ones, split over
-    // the groups where they divide; the lowering drops the push otherwise.)
+    // Three stages where they cost no CTA per SM, with room for the push
+    // merge's inbox (8 splits of every group's slice: at most 6 row
+    // registers and D/2 accumulator ones, split over the groups where they
+    // divide; the lowering drops the push otherwise):
+    // - one head per tile (G = 1) at 2 CTAs per SM: a warp then has two
+    //   tiles in flight while it reads one, which the one-wave 8-CTA
+    //   clusters of B = 1 need (L=4096 8.3 -> 7.9 us, L=8192 13.5 -> 12.4);
+    //   packed GQA tiles keep two, since B=128, L=4096 ran 0.8-1.7% slower
+    //   with three at G = 4 and 8 (0.4-0.6% at G = 1);
+    // - 8 warp groups (the wide variant), one CTA per SM anyway: G=8, B=4,
+    //   L=65536 280.7 -> 247.5 us; tied at B=8, L=16384-32768, B=16, G=1.
     int64_t blocks = o.headDim / 8;
     int64_t slice = 6 + (blocks % c.kvGroups == 0 ? o.headDim / 2 / c.kvGroups : o.headDim / 2);
-    int64_t inbox = 16 + 8 * c.kvGroups * slice * 16;
-    bool threeFit = t && 2 * (c.kvGroups * perGroup(3) + inbox + 1024) <= t->sharedBytesPerSM;
-    if (group == 1 && ctas >= 2 && threeFit)
-      c.numStages = 3;
-    // 8 warp groups (the wide variant) hold an SM alone anyway: 3 stages
-    // where they leave room for the push merge's inbox. H200, G=8, B=4,
-    // L=65536: 280.7 -> 247.5 us; tied at B=8 L=16384-32768, B=16, and G=1.
-    if (c.kvGroups >= 8 && t && c.kvGroups * perGroup(3) + 16384 <= t->maxSharedBytes)
+    int64_t perCta3 = c.kvGroups * perGroup(3) + 16 + 8 * c.kvGroups * slice * 16;
+    auto threeFit = [&](int64_t ctasNeeded) {
+      return t && perCta3 <= t->maxSharedBytes &&
+             ctasNeeded * (perCta3 + 1024) <= t->sharedBytesPerSM;
+    };
+    if ((group == 1 && ctas >= 2 && threeFit(2)) || (c.kvGroups >= 8 && threeFit(1)))
       c.numStages = 3;
   }
   if (o.decode && group > 1) {

@@ -1132,8 +1132,8 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
       clusterMerged = arith::AndIOp::create(b, loc, alongX, several);
       // (Only where the inbox, 8 slots of every group's slice registers,
       // fits beside the staging memory without costing a CTA per SM.)
-      int64_t inboxMax = llvm::alignTo(p.sharedBytes(stages), 16) + 16 +
-                         kMaxPortableClusterSize * p.kvGroups * p.sliceRegs() * 16;
+      int64_t offset = llvm::alignTo(p.sharedBytes(stages), 16) + 16; // after its barrier
+      int64_t inboxMax = offset + kMaxPortableClusterSize * p.kvGroups * p.sliceRegs() * 16;
       bool inboxFits = inboxMax <= target.maxSharedBytes &&
                        (minCtasPerSm < 2 || minCtasPerSm * (inboxMax + 1024) <= target.sharedBytesPerSM);
       if (inboxFits && oneRowSlice()) {
@@ -1143,7 +1143,7 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
         // cluster barrier's first phase (arrive here, wait before the
         // pushes) makes that visible to the other CTAs.
         kernel->setAttr("parallax.one_row_merge", b.getUnitAttr());
-        inboxOffset = llvm::alignTo(p.sharedBytes(stages), 16) + 16;
+        inboxOffset = offset;
         inboxBarrier = gep(smem, c64(inboxOffset - 16));
         Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c64(0));
         auto init = scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, clusterMerged, tid0),
