@@ -24,6 +24,10 @@ struct PTXOptions {
   /// EarlyCSE; our IR is already CSE'd, ptxas gives the same SASS, and
   /// generation takes 30% less time.
   unsigned optLevel = 2;
+  /// LLVM's loop strength reduction. Off: on a decode kernel it was two
+  /// thirds of codegen (0.15 of 0.23 s, llc -time-passes), and ptxas does
+  /// its own; the kernels were re-measured on the H200 without it.
+  bool loopStrengthReduction = false;
 };
 
 /// Translates an LLVM-dialect module (NVVM ops allowed) to LLVM IR for

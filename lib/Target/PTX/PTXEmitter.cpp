@@ -10,6 +10,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -90,6 +91,13 @@ llvm::Expected<std::string> mlir::parallax::emitPTX(llvm::Module &module,
     llvm::raw_string_ostream os(ptx);
     llvm::buffer_ostream bos(os);
     llvm::legacy::PassManager pm;
+    // LSR is switched by a command-line option only (TargetPassConfig's
+    // -disable-lsr); set it on every call so one process can emit both.
+    static std::mutex lsrMutex;
+    std::lock_guard<std::mutex> lock(lsrMutex);
+    auto &registered = llvm::cl::getRegisteredOptions();
+    if (auto it = registered.find("disable-lsr"); it != registered.end())
+      static_cast<llvm::cl::opt<bool> *>(it->second)->setValue(!options.loopStrengthReduction);
     if ((*tm)->addPassesToEmitFile(pm, bos, nullptr,
                                    llvm::CodeGenFileType::AssemblyFile))
       return llvm::createStringError("NVPTX cannot emit assembly");
