@@ -4,6 +4,7 @@
 // RUN: ls %t/stages | FileCheck %s --check-prefix=STAGES
 // RUN: FileCheck %s --check-prefix=PTX < %t/out/parallax_decode_d128_bf16_h32x8.ptx
 // RUN: FileCheck %s --check-prefix=NVVM < %t/stages/04-nvvm.mlir
+// RUN: FileCheck %s --check-prefix=HOIST < %t/out/parallax_decode_d128_bf16_h32x8.ptx
 
 // GEN: parallax_decode_d128_bf16_h32x8: wrote {{.*}}/out/parallax_decode_d128_bf16_h32x8.{ptx,json} in {{[0-9.]+}} s
 
@@ -186,3 +187,14 @@
 // STAGES5: parallax-gen: error: num-stages must be between 1 and 4 (0 = heuristic), got 5
 // SMEM: parallax-gen: error: stage 04-nvvm.mlir failed:
 // SMEM: needs {{[0-9]+}} bytes of shared memory {{.*}} but sm_86 allows 101376 per block
+
+// The key loop's unmasked copies (the second whole-tile test; the first is
+// the prologue's, this kernel has 2 stages): the per-lane address terms are
+// hoisted out of the loop (LICM before codegen, LSR off), so the block is
+// adds and copies. With LSR and no LICM it recomputed the swizzle (xor),
+// with neither the row products (mul).
+// HOIST: setp.lt.s64 {{%p[0-9]+}}, {{%rd[0-9]+}}, 16;
+// HOIST: setp.lt.s64 [[P:%p[0-9]+]], {{%rd[0-9]+}}, 16;
+// HOIST: @[[P]] bra
+// HOIST-NOT: {{mul|xor|cvt}}
+// HOIST: cp.async.cg.shared.global [{{%rd[0-9]+}}], [{{%rd[0-9]+}}], 16;

@@ -262,8 +262,12 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
     Value colOff = mulc(ch, 16 / eb);
     Value left = arith::SubIOp::create(
         b, loc, arith::SubIOp::create(b, loc, limit, row0), r0);
-    Value srcBase =
-        gep(src, mulc(add(add(seqBase, mulc(add(row0, r0), rowStride)), colOff), eb));
+    // The lane's part first, the tile's row as its own term: in head-major
+    // caches the first is loop-invariant and the second a multiple of the
+    // induction variable, so the loop computes the address in two
+    // instructions without LLVM's loop strength reduction.
+    Value laneSrc = gep(src, mulc(add(add(seqBase, mulc(r0, rowStride)), colOff), eb));
+    Value srcBase = gep(laneSrc, mulc(row0, rowStride * eb));
     Value safeSrc = gep(src, mulc(add(seqBase, colOff), eb)); // row 0: in bounds
     // One destination pointer per row % 8 (the swizzle), constant offsets on it.
     llvm::SmallDenseMap<int64_t, Value> dstBase;
