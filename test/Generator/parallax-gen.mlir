@@ -190,11 +190,11 @@
 
 // The key loop's unmasked copies (the second whole-tile test; the first is
 // the prologue's, this kernel has 2 stages): the per-lane address terms are
-// hoisted out of the loop (LICM before codegen, LSR off), so the block is
-// adds and copies. With LSR and no LICM it recomputed the swizzle (xor),
-// with neither the row products (mul).
+// hoisted out of the loop (LICM before codegen), so the block is adds and
+// copies. With LSR alone it recomputed the swizzle (xor), with neither the
+// row products (mul).
 // HOIST: setp.lt.s64 {{%p[0-9]+}}, {{%rd[0-9]+}}, 16;
 // HOIST: setp.lt.s64 [[P:%p[0-9]+]], {{%rd[0-9]+}}, 16;
 // HOIST: @[[P]] bra
 // HOIST-NOT: {{mul|xor|cvt}}
-// HOIST: cp.async.cg.shared.global [{{%rd[0-9]+}}], [{{%rd[0-9]+}}], 16;
+// HOIST: cp.async.cg.shared.global [{{%rd[0-9]+}}], [{{%rd[0-9]+(\+[0-9]+)?}}], 16;

@@ -53,7 +53,6 @@ TEST(PTXEmitter, LoopStrengthReductionFollowsTheOption) {
       << "this LLVM has no -disable-lsr: PTXOptions::loopStrengthReduction "
          "would have no effect";
   llvm::LLVMContext ctx;
-  EXPECT_TRUE(PTXOptions().loopStrengthReduction == false);
   std::string off = emitLoop(ctx, false);
   EXPECT_TRUE(lsrDisabled());
   std::string on = emitLoop(ctx, true);

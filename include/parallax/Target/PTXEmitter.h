@@ -24,11 +24,13 @@ struct PTXOptions {
   /// EarlyCSE; our IR is already CSE'd, ptxas gives the same SASS, and
   /// generation takes 30% less time.
   unsigned optLevel = 2;
-  /// LLVM's loop strength reduction. Off: on a decode kernel it was two
-  /// thirds of codegen (0.15 of 0.23 s, llc -time-passes). emitPTX runs LICM
-  /// instead, which hoists the loop-invariant address terms that LSR had
-  /// folded (without either, B=1 decode ran 4-5% slower on the H200).
-  bool loopStrengthReduction = false;
+  /// LLVM's loop strength reduction (codegen's -disable-lsr when false). On:
+  /// it is two thirds of codegen (0.18 of 0.27 s for the G=1 decode kernel,
+  /// llc -time-passes, mostly on the split merge's unrolled loops), but
+  /// without it G=4 and 8 decode at B=1 ran 3-5% slower on the H200 under
+  /// graph replay (G=1 and large grids the same). emitPTX runs LICM first
+  /// either way.
+  bool loopStrengthReduction = true;
 };
 
 /// Translates an LLVM-dialect module (NVVM ops allowed) to LLVM IR for

@@ -356,10 +356,12 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
   // Full register r of split sp lives at splitBase(sp) + r * tpg * 4; a
   // group's slice starts groupStride registers per group further.
   Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
-  auto splitBase = [&](Value sp) {
-    return gep(workspace,
-               mulc(add(mulc(add(mul(prog, numSplits), sp), fullRegs * tpg), tidInGroup), 4));
-  };
+  // The program's and the thread's terms first (loop-invariant in the merge,
+  // hoisted by LICM), the split's as its own multiple: no per-split multiply
+  // in the merge's loads without LLVM's loop strength reduction.
+  Value threadBase =
+      gep(workspace, mulc(add(mulc(mul(prog, numSplits), fullRegs * tpg), tidInGroup), 4));
+  auto splitBase = [&](Value sp) { return gep(threadBase, mulc(sp, fullRegs * tpg * 4)); };
   auto slotOf = [&](Value sp) {
     return gep(workspace, mulc(add(mul(prog, numSplits), sp), fullRegs * tpg * 4));
   };
