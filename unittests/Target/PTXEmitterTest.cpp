@@ -40,6 +40,8 @@ exit:
   llvm::SMDiagnostic err;
   std::unique_ptr<llvm::Module> m = llvm::parseAssemblyString(ir, err, ctx);
   EXPECT_TRUE(m) << err.getMessage().str();
+  if (!m)
+    return {};
   PTXOptions o;
   o.chip = "sm_90";
   o.loopStrengthReduction = lsr;
