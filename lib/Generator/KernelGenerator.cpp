@@ -68,7 +68,7 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     // 64K per SM of every supported chip; 8 groups fit one CTA.)
     int64_t byRegisters = 65536 / (c.kvGroups * 32 * 255);
     auto ctasPerSm = [&](int64_t stages) {
-      int64_t perCta = c.kvGroups * perGroup(stages) + 1024;
+      int64_t perCta = c.kvGroups * perGroup(stages) + kReservedSharedPerBlock;
       return t ? std::min<int64_t>({2, byRegisters, t->sharedBytesPerSM / perCta}) : 1;
     };
     int64_t ctas = ctasPerSm(c.numStages);
@@ -86,10 +86,10 @@ TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
     //   L=65536 280.7 -> 247.5 us; tied at B=8, L=16384-32768, B=16, G=1.
     int64_t blocks = o.headDim / 8;
     int64_t slice = 6 + (blocks % c.kvGroups == 0 ? o.headDim / 2 / c.kvGroups : o.headDim / 2);
-    int64_t perCta3 = c.kvGroups * perGroup(3) + 16 + 8 * c.kvGroups * slice * 16;
+    int64_t perCta3 = c.kvGroups * perGroup(3) + pushInboxBytes(c.kvGroups, slice);
     auto threeFit = [&](int64_t ctasNeeded) {
       return t && perCta3 <= t->maxSharedBytes &&
-             ctasNeeded * (perCta3 + 1024) <= t->sharedBytesPerSM;
+             ctasNeeded * (perCta3 + kReservedSharedPerBlock) <= t->sharedBytesPerSM;
     };
     if ((group == 1 && ctas >= 2 && threeFit(2)) || (c.kvGroups >= 8 && threeFit(1)))
       c.numStages = 3;

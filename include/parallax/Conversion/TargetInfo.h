@@ -31,6 +31,18 @@ struct TargetInfo {
 /// runtime launches no larger cluster (rt::kMaxClusterSplits).
 inline constexpr int64_t kMaxPortableClusterSize = 8;
 
+/// Shared memory the driver reserves per resident block (sharedBytesPerSM
+/// counts it for every block).
+inline constexpr int64_t kReservedSharedPerBlock = 1024;
+
+/// The one-row push merge's inbox behind the staging memory: its mbarrier
+/// (16 bytes) and one slot per cluster rank of every warp group's slice
+/// registers (4 lanes x f32 each). The lowering lays it out so and the tile
+/// heuristic leaves room for it.
+inline int64_t pushInboxBytes(int64_t kvGroups, int64_t sliceRegs) {
+  return 16 + kMaxPortableClusterSize * kvGroups * sliceRegs * 16;
+}
+
 /// K/V rows staged in shared memory: rows of a multiple of 128 bytes copied
 /// by 16-byte cp.async are swizzled (16-byte chunk c of row r at c ^ (r % 8))
 /// and unpadded; other rows, and rows that cp.async.bulk copies whole, are

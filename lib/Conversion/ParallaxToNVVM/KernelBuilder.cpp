@@ -263,9 +263,8 @@ void KernelBuilder::copyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
     Value left = arith::SubIOp::create(
         b, loc, arith::SubIOp::create(b, loc, limit, row0), r0);
     // The lane's part first, the tile's row as its own term: in head-major
-    // caches the first is loop-invariant and the second a multiple of the
-    // induction variable, so the loop computes the address in two
-    // instructions without LLVM's loop strength reduction.
+    // caches the first is loop-invariant (hoisted by the emitter's LICM) and
+    // the second a multiple of the induction variable.
     Value laneSrc = gep(src, mulc(add(add(seqBase, mulc(r0, rowStride)), colOff), eb));
     Value srcBase = gep(laneSrc, mulc(row0, rowStride * eb));
     Value safeSrc = gep(src, mulc(add(seqBase, colOff), eb)); // row 0: in bounds
@@ -1136,10 +1135,11 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
       clusterMerged = arith::AndIOp::create(b, loc, alongX, several);
       // (Only where the inbox, 8 slots of every group's slice registers,
       // fits beside the staging memory without costing a CTA per SM.)
-      int64_t offset = llvm::alignTo(p.sharedBytes(stages), 16) + 16; // after its barrier
-      int64_t inboxMax = offset + kMaxPortableClusterSize * p.kvGroups * p.sliceRegs() * 16;
+      int64_t staging = llvm::alignTo(p.sharedBytes(stages), 16);
+      int64_t inboxMax = staging + pushInboxBytes(p.kvGroups, p.sliceRegs());
       bool inboxFits = inboxMax <= target.maxSharedBytes &&
-                       (minCtasPerSm < 2 || minCtasPerSm * (inboxMax + 1024) <= target.sharedBytesPerSM);
+                       (minCtasPerSm < 2 || minCtasPerSm * (inboxMax + kReservedSharedPerBlock) <=
+                                                target.sharedBytesPerSM);
       if (inboxFits && oneRowSlice()) {
         // The one-row cluster merge (pushOneRowToLeader) pushes into rank 0's
         // inbox behind the staging memory. Each CTA initialises its inbox
@@ -1147,7 +1147,7 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
         // cluster barrier's first phase (arrive here, wait before the
         // pushes) makes that visible to the other CTAs.
         kernel->setAttr("parallax.one_row_merge", b.getUnitAttr());
-        inboxOffset = offset;
+        inboxOffset = staging + 16; // after its barrier
         inboxBarrier = gep(smem, c64(inboxOffset - 16));
         Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c64(0));
         auto init = scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, clusterMerged, tid0),

@@ -481,7 +481,7 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
   int64_t regs = sl.fullIndex.size(), splitBytes = p.kvGroups * regs * 16;
   assert(regs == p.sliceRegs() && "inbox sized for another slice");
   kernel->setAttr("parallax.shared_bytes",
-                  b.getI64IntegerAttr(inboxOffset + kMaxPortableClusterSize * splitBytes));
+                  b.getI64IntegerAttr(inboxOffset - 16 + pushInboxBytes(p.kvGroups, regs)));
   auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
   Value inbox = gep(smem, c64(inboxOffset));
   Value leaderInbox = NVVM::MapaOp::create(b, loc, ptrCluster, inbox, c32(0));
