@@ -5,6 +5,7 @@
 // RUN: FileCheck %s --check-prefix=PTX < %t/out/parallax_decode_d128_bf16_h32x8.ptx
 // RUN: FileCheck %s --check-prefix=NVVM < %t/stages/04-nvvm.mlir
 // RUN: FileCheck %s --check-prefix=HOIST < %t/out/parallax_decode_d128_bf16_h32x8.ptx
+// RUN: FileCheck %s --check-prefix=OPAQUE < %t/stages/06-kernel.ll
 
 // GEN: parallax_decode_d128_bf16_h32x8: wrote {{.*}}/out/parallax_decode_d128_bf16_h32x8.{ptx,json} in {{[0-9.]+}} s
 
@@ -198,3 +199,9 @@
 // HOIST: @[[P]] bra
 // HOIST-NOT: {{mul|xor|cvt}}
 // HOIST: cp.async.cg.shared.global [{{%rd[0-9]+}}], [{{%rd[0-9]+(\+[0-9]+)?}}], 16;
+
+// The split merges (cluster and workspace) read their loop's index through an
+// opaque copy, so LLVM's loop strength reduction skips those loops (it was
+// most of codegen time on their unrolled loads; the key loop keeps it).
+// OPAQUE-COUNT-2: call i64 asm "mov.b64 $0, $1;", "=l,l"(i64 %{{[0-9]+}})
+// OPAQUE-NOT: call i64 asm "mov.b64

@@ -25,11 +25,10 @@ struct PTXOptions {
   /// generation takes 30% less time.
   unsigned optLevel = 2;
   /// LLVM's loop strength reduction (codegen's -disable-lsr when false). On:
-  /// it is two thirds of codegen (0.18 of 0.27 s for the G=1 decode kernel,
-  /// llc -time-passes, mostly on the split merge's unrolled loops), but
   /// without it G=4 and 8 decode at B=1 ran 3-5% slower on the H200 under
-  /// graph replay (G=1 and large grids the same). emitPTX runs LICM first
-  /// either way.
+  /// graph replay (G=1 and large grids the same). The split merges' loops
+  /// hide their index from it (an opaque copy; it was most of codegen time
+  /// there, 0.34 of 0.51 s for D=256). emitPTX runs LICM first either way.
   bool loopStrengthReduction = true;
 };
 
