@@ -170,6 +170,16 @@ struct Carried {
   size_t first, count;
 };
 
+/// Where split sp's partial starts: base(sp0) + k * stride for sp = sp0 + k,
+/// so a merge step's loads share one address and take constant offsets
+/// (the merge loops' index is opaque to LLVM's loop strength reduction,
+/// which otherwise did this); with stride 0, base(sp) (a cluster rank's
+/// shared memory is no fixed distance away).
+struct SplitAddress {
+  llvm::function_ref<Value(Value)> base;
+  int64_t stride = 0;
+};
+
 /// What one thread holds after the warp groups' merge. Row statistics
 /// (m, d) stay whole in every group; each accumulator tile is cut by
 /// 8-column blocks, group g keeping blocks [g * n / G, (g + 1) * n / G), so
@@ -356,19 +366,18 @@ private:
   /// lane L takes registers L / 4 + 8k of quad lane L % 4, then shuffles
   /// the merged registers back to their lanes.
   SmallVector<Value> mergeOneRowSplits(const RegSlice &slice, int64_t maxIdx, Value to,
-                                       llvm::function_ref<Value(Value)> slotOf,
-                                       int64_t maxBatch = 16);
+                                       SplitAddress slotOf, int64_t maxBatch = 16);
   /// Merges splits [0, to) whose partials have the registers of `carried`,
-  /// up to maxBatch a step (as the registers allow); loadSplit(sp) loads
-  /// split sp's. Lanes where laneLoads (if given) is false merge nothing.
+  /// up to maxBatch a step (as the registers allow); loadSplit(p) loads the
+  /// partial at p, split sp's at `at`. Lanes where laneLoads (if given) is
+  /// false merge nothing.
   SmallVector<Value> mergeSplitSteps(ArrayRef<Carried> carried, int64_t maxIdx, Value to,
-                                     int64_t maxBatch,
+                                     int64_t maxBatch, SplitAddress at,
                                      llvm::function_ref<SmallVector<Value>(Value)> loadSplit,
                                      Value laneLoads = {});
-  /// Merges splits [0, to), the partial of split sp at splitBase(sp).
+  /// Merges splits [0, to), the partial of split sp at splitBase.
   SmallVector<Value> mergeSplitLoop(const RegSlice &slice, int64_t maxIdx, Value to,
-                                    Value sliceOffset,
-                                    llvm::function_ref<Value(Value)> splitBase,
+                                    Value sliceOffset, SplitAddress splitBase,
                                     Value laneLoads = {});
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerLoop(scf::ForOp loop);

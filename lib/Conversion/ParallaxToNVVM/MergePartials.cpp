@@ -167,7 +167,7 @@ void KernelBuilder::storePartial(ArrayRef<Value> merged, const RegSlice &sl,
 }
 
 SmallVector<Value> KernelBuilder::mergeSplitSteps(
-    ArrayRef<Carried> carried, int64_t maxIdx, Value to, int64_t maxBatch,
+    ArrayRef<Carried> carried, int64_t maxIdx, Value to, int64_t maxBatch, SplitAddress at,
     llvm::function_ref<SmallVector<Value>(Value)> loadSplit, Value laneLoads) {
   // Splits [0, to) in steps of `batch`: their loads are all in flight at once
   // (one round trip per step), then one rescale folds them in. CTAs with
@@ -212,16 +212,28 @@ SmallVector<Value> KernelBuilder::mergeSplitSteps(
                   LLVM::AsmDialectAttr(), ArrayAttr())
                   .getResult(0);
   SmallVector<SmallVector<Value>> parts{SmallVector<Value>(loop.getRegionIterArgs())};
+  // One address for the step's splits, constant offsets from it (computed
+  // before the branches, which LLVM does not hoist common code out of).
+  Value stepBase = at.stride ? at.base(sp0) : Value();
   for (int64_t k = 0; k < batch; ++k) {
     Value sp = addc(sp0, k);
-    Value cond = lt(sp, to);
+    auto load = [&] {
+      return loadSplit(at.stride ? gep(stepBase, c64(k * at.stride)) : at.base(sp));
+    };
+    // The step's first split is below `to` (the loop's own test, which the
+    // opaque copy hides from LLVM).
+    Value cond = k ? lt(sp, to) : Value();
     if (laneLoads)
-      cond = arith::AndIOp::create(b, loc, cond, laneLoads);
+      cond = cond ? arith::AndIOp::create(b, loc, cond, laneLoads) : laneLoads;
+    if (!cond) {
+      parts.push_back(load());
+      continue;
+    }
     SmallVector<Type> types(regs, f32());
     auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElse=*/true);
     OpBuilder::InsertionGuard g2(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, loadSplit(sp));
+    scf::YieldOp::create(b, loc, load());
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, loc, emptyPartial());
     parts.push_back(SmallVector<Value>(ifOp.getResults()));
@@ -232,13 +244,13 @@ SmallVector<Value> KernelBuilder::mergeSplitSteps(
 
 SmallVector<Value> KernelBuilder::mergeSplitLoop(
     const RegSlice &sl, int64_t maxIdx, Value to, Value sliceOffset,
-    llvm::function_ref<Value(Value)> splitBase, Value laneLoads) {
+    SplitAddress splitBase, Value laneLoads) {
   // Every group merges its own slice, 8 splits a step.
   int64_t tpg = 32 * p.warps;
   return mergeSplitSteps(
-      sl.carried, maxIdx, to, 8,
-      [&](Value sp) {
-        Value base = splitBase(sp), slice = gep(base, sliceOffset);
+      sl.carried, maxIdx, to, 8, splitBase,
+      [&](Value base) {
+        Value slice = gep(base, sliceOffset);
         SmallVector<Value> xs;
         for (auto [k, full] : llvm::enumerate(sl.fullIndex))
           xs.push_back(LLVM::LoadOp::create(
@@ -299,7 +311,7 @@ void KernelBuilder::storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &s
 
 SmallVector<Value> KernelBuilder::mergeOneRowSplits(
     const RegSlice &sl, int64_t maxIdx, Value to,
-    llvm::function_ref<Value(Value)> slotOf, int64_t maxBatch) {
+    SplitAddress slotOf, int64_t maxBatch) {
   // The full-layout merge reads every lane's registers, 15 of 16 rows of
   // them padding, one load instruction per register and split (19 per split
   // for the G=1 decode kernel, in steps of 8 splits). Here a split costs
@@ -310,7 +322,7 @@ SmallVector<Value> KernelBuilder::mergeOneRowSplits(
   Value jBase = arith::DivSIOp::create(b, loc, lane, c64(4));
   // Register j of quad lane l at group block + (j * 4 + l) * 4; the max of
   // row 0 (the same in lanes 0-3) from lane 0.
-  auto groupBlock = [&](Value sp) { return gep(slotOf(sp), mulc(group, regs * 16)); };
+  Value groupOffset = mulc(group, regs * 16);
   SmallVector<Value> laneOffset;
   for (int64_t k = 0; k < perLane; ++k) {
     // Lanes past the last register read its copy (discarded below).
@@ -320,8 +332,8 @@ SmallVector<Value> KernelBuilder::mergeOneRowSplits(
   // Per split: [max, x_0 .. x_{perLane-1}], merged like one row tile.
   SmallVector<Carried> carried{{true, Layout::R8, 0, 0, 1},
                                {false, Layout::R8, 8, 1, static_cast<size_t>(perLane)}};
-  SmallVector<Value> merged = mergeSplitSteps(carried, 0, to, maxBatch, [&](Value sp) {
-    Value blk = groupBlock(sp);
+  SmallVector<Value> merged = mergeSplitSteps(carried, 0, to, maxBatch, slotOf, [&](Value slot) {
+    Value blk = gep(slot, groupOffset);
     SmallVector<Value> xs{
         LLVM::LoadOp::create(b, loc, f32(), gep(blk, c64(mc.first * 16)), 4)};
     for (int64_t k = 0; k < perLane; ++k)
@@ -444,8 +456,10 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
   Value to = sel(isLast, numSplits, c64(0));
   merged = ifElse(
       oneRow, SmallVector<Type>(merged.size(), f32()),
-      [&] { return mergeOneRowSplits(sl, maxIdx, to, slotOf); },
-      [&] { return mergeSplitLoop(sl, maxIdx, to, sliceOffset, splitBase); });
+      [&] { return mergeOneRowSplits(sl, maxIdx, to, {slotOf, fullRegs * tpg * 4}); },
+      [&] {
+        return mergeSplitLoop(sl, maxIdx, to, sliceOffset, {splitBase, fullRegs * tpg * 4});
+      });
   tracePoint(TracePoint::SplitsMerged);
   return isLast;
 }
@@ -547,7 +561,8 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
   tracePoint(TracePoint::LastKnown);
   SmallVector<Value> out = mergeOneRowSplits(
       sl, maxIdx, sel(leader, numSplits, c64(0)),
-      [&](Value sp) { return gep(inbox, mulc(sp, splitBytes)); }, kMaxPortableClusterSize);
+      {[&](Value sp) { return gep(inbox, mulc(sp, splitBytes)); }, splitBytes},
+      kMaxPortableClusterSize);
   tracePoint(TracePoint::SplitsMerged);
   // (Every CTA waits for all arrivals at the kernel's end. Nothing to
   // release: rank 0 has every push, and no CTA reads another's memory.)
@@ -586,10 +601,10 @@ Value KernelBuilder::pullFromCluster(SmallVector<Value> &merged,
   auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
   merged = mergeSplitLoop(
       sl, maxIdx, numSplits, sliceOffset,
-      [&](Value sp) -> Value {
+      {[&](Value sp) -> Value {
         return NVVM::MapaOp::create(b, loc, ptrCluster, own,
                                     arith::TruncIOp::create(b, loc, i32(), sp));
-      },
+      }},
       ownsRows);
   // The CTA's reads are done once it arrives; every CTA waits for all
   // arrivals before it exits (its shared memory must outlive the others'
