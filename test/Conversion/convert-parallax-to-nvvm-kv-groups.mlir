@@ -12,17 +12,17 @@
 // The loop steps by the number of groups.
 // CHECK: %[[STEP:.*]] = arith.constant 2 : index
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[STEP]]
-// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: nvvm.bar.warp.sync
 // CHECK: nvvm.mma.sync
-// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: nvvm.bar.warp.sync
 // CHECK: scf.yield
 // A group that ran one tile fewer than group 0 passes that iteration's two
 // group barriers (compute-sanitizer's racecheck counts barriers per thread).
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK-NEXT: arith.constant
-// CHECK-NEXT: arith.addi
-// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
-// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK-NEXT: nvvm.bar.warp.sync
+// CHECK-NEXT: arith.constant
+// CHECK-NEXT: nvvm.bar.warp.sync
 // CHECK-NEXT: }
 // Merge: all groups store, barrier, then each group loads the row stats
 // (m, d1, d2) of both groups and its own 16 columns of [O1;O2] (2 of the 4

@@ -18,7 +18,8 @@
 // ... and the next tile's while this one is used: wait for one group, not all.
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
-// CHECK-NEXT: nvvm.barrier0
+// A one-warp program orders its lanes' copies with a warp barrier.
+// CHECK: nvvm.bar.warp.sync
 // S = [Q;R] K^T: K rows through ldmatrix (row layout), bf16 mma into f32.
 // CHECK: nvvm.ldmatrix %{{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 4 : i32
 // CHECK: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
@@ -28,7 +29,7 @@
 // O = [P1;P2] V: V through ldmatrix.trans.
 // CHECK: nvvm.ldmatrix %{{.*}} layout = #nvvm.mma_layout<col>
 // CHECK: nvvm.mma.sync
-// CHECK: nvvm.barrier0
+// CHECK: nvvm.bar.warp.sync
 // CHECK: scf.yield
 // CHECK: llvm.store
 // CHECK-NOT: parallax.tile

@@ -762,6 +762,12 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   }
   lb = arith::AddIOp::create(b, loc, lb, groupIdx);
   auto groupBarrier = [&]() {
+    // A one-warp group (every decode kernel) orders its lanes' copies and
+    // reads with a warp barrier, not a 32-thread named barrier of the CTA.
+    if (p.warps == 1) {
+      NVVM::SyncWarpOp::create(b, loc, c32(-1));
+      return;
+    }
     if (groups == 1) {
       NVVM::Barrier0Op::create(b, loc);
       return;
@@ -857,15 +863,24 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   if (p.bulkCopy && stages > 1)
     groupBarrier();
 
-  auto newLoop = scf::ForOp::create(b, loc, lb, ub, groupsIdx, flatInits);
+  // Iteration rel (of this group) reads stage rel % stages; bulk copies wait
+  // for phase rel / stages of its barrier. Both are carried, not divided out
+  // of the induction variable: a 64-bit remainder by 3 stages was two
+  // mul.hi.s64 sequences in every iteration.
+  SmallVector<Value> loopInits(flatInits);
+  int64_t stageArg = loopInits.size();
+  loopInits.push_back(c64(0));
+  if (p.bulkCopy)
+    loopInits.push_back(c64(0));
+  auto newLoop = scf::ForOp::create(b, loc, lb, ub, groupsIdx, loopInits);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(newLoop.getBody());
   Value iv = newLoop.getInductionVar();
   scalars.map(oldIv, iv);
   loopMarker = c64(0).getDefiningOp();
-  Value rel = arith::DivSIOp::create(
-      b, loc, toI64(arith::SubIOp::create(b, loc, iv, lb)), c64(groups));
-  Value stage = arith::RemSIOp::create(b, loc, rel, c64(stages));
+  Value stage = newLoop.getRegionIterArgs()[stageArg];
+  Value lastStage = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, stage,
+                                          c64(stages - 1));
   {
     // Refill the stage that iteration rel - 1 read (its readers passed the
     // group barrier at the end of that iteration) with tile rel + stages - 1.
@@ -876,17 +891,16 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     {
       OpBuilder::InsertionGuard g2(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      issue(next, arith::RemSIOp::create(b, loc, addc(rel, stages - 1), c64(stages)));
+      Value previous = sel(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, stage, c64(0)),
+                           c64(stages - 1), addc(stage, -1));
+      issue(next, previous);
     }
     commit();
   }
   if (p.bulkCopy) {
-    // Wait for phase rel / stages of this stage's barrier.
-    Value parity = arith::TruncIOp::create(
-        b, loc, i32(),
-        arith::RemSIOp::create(
-            b, loc, arith::DivSIOp::create(b, loc, rel, c64(stages)), c64(2)));
-    waitBarrierPhase(barrierOf(stage), parity, NVVM::MemScopeKind::CTA);
+    Value parity = newLoop.getRegionIterArgs()[stageArg + 1];
+    waitBarrierPhase(barrierOf(stage), arith::TruncIOp::create(b, loc, i32(), parity),
+                     NVVM::MemScopeKind::CTA);
   } else {
     NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(stages - 1));
   }
@@ -914,6 +928,11 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   // Every warp is done with this stage before the next prefetch reuses it.
   groupBarrier();
   int64_t barriersPerIteration = (!p.bulkCopy || stages == 1) ? 2 : 1;
+  flatYield.push_back(sel(lastStage, c64(0), addc(stage, 1)));
+  if (p.bulkCopy) {
+    Value parity = newLoop.getRegionIterArgs()[stageArg + 1];
+    flatYield.push_back(sel(lastStage, arith::XOrIOp::create(b, loc, parity, c64(1)), parity));
+  }
   scf::YieldOp::create(b, loc, flatYield);
   scalars.erase(oldIv);
   loopMarker = nullptr;
@@ -928,7 +947,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     // SM slots that later waves of this grid need.
     NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::launch_dependents);
   }
-  SmallVector<Value> merged(newLoop.getResults());
+  SmallVector<Value> merged(newLoop.getResults().take_front(flatInits.size()));
   RegSlice slice = sliceForGroups(carried);
   if (groups > 1) {
     // Every group reads the others' partials after a bar.sync 0, which
