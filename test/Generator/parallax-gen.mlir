@@ -6,6 +6,8 @@
 // RUN: FileCheck %s --check-prefix=NVVM < %t/stages/04-nvvm.mlir
 // RUN: FileCheck %s --check-prefix=HOIST < %t/out/parallax_decode_d128_bf16_h32x8.ptx
 // RUN: FileCheck %s --check-prefix=OPAQUE < %t/stages/06-kernel.ll
+// RUN: parallax-gen --head-dim=128 --hq=8 --hkv=8 --decode --chip=sm_90 -o %t/g1
+// RUN: FileCheck %s --check-prefix=STAGE < %t/g1/parallax_decode_d128_bf16_h8x8.ptx
 
 // GEN: parallax_decode_d128_bf16_h32x8: wrote {{.*}}/out/parallax_decode_d128_bf16_h32x8.{ptx,json} in {{[0-9.]+}} s
 
@@ -205,3 +207,16 @@
 // most of codegen time on their unrolled loads; the key loop keeps it).
 // OPAQUE-COUNT-2: call i64 asm "mov.b64 $0, $1;", "=l,l"(i64 %{{[0-9]+}})
 // OPAQUE-NOT: call i64 asm "mov.b64
+
+// The G=1 decode kernel (3 stages): the key loop carries its stage index
+// (no 64-bit remainder by 3, which was two mul.hi.s64 per tile), and its
+// one-warp groups sync with bar.warp.sync; bar.sync 0 (the whole CTA) only
+// around the warp groups' merge.
+// STAGE: .entry parallax_decode_d128_bf16_h8x8(
+// STAGE-NOT: mul.hi
+// STAGE-NOT: bar.sync {{%r[0-9]+}}
+// STAGE: cp.async.wait_group 2;
+// STAGE-NEXT: bar.warp.sync -1;
+// STAGE-NOT: mul.hi
+// STAGE-NOT: bar.sync {{%r[0-9]+}}
+// STAGE: bar.sync 0;
