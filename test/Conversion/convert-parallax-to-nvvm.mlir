@@ -1,5 +1,6 @@
 // RUN: parallax-opt %s -convert-parallax-to-nvvm="chip=sm_80" | FileCheck %s
 // RUN: parallax-opt %s -convert-parallax-to-nvvm="chip=sm_80 num-stages=1" | FileCheck %s --check-prefix=ONESTAGE
+// RUN: parallax-opt %s -convert-parallax-to-nvvm="chip=sm_90 bulk-copy=true" | FileCheck %s --check-prefix=BULK
 
 // Input: a fused Parallax program (1 warp: 8 query rows + their 8 probe rows,
 // D = 32, 16-key tiles), as parallax-tile-attention + parallax-fuse leave it.
@@ -14,12 +15,15 @@
 // K and V of the first tile are copied before the loop (prefetch) ...
 // CHECK: nvvm.cp.async.shared.global {{.*}}, 16, cache =  cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // CHECK: nvvm.cp.async.commit.group
-// CHECK: scf.for
+// The loop carries the stage it reads (from 0), after the accumulators.
+// CHECK: scf.for %{{.*}} iter_args({{.*}}, %[[STAGE:.*]] = %c0_i64{{.*}}) -> ({{.*}}, i64) {
+// CHECK: %[[LAST:.*]] = arith.cmpi eq, %[[STAGE]], %c1_i64{{.*}} : i64
 // ... and the next tile's while this one is used: wait for one group, not all.
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
 // A one-warp program orders its lanes' copies with a warp barrier.
-// CHECK: nvvm.bar.warp.sync
+// CHECK-NEXT: arith.constant -1 : i32
+// CHECK-NEXT: nvvm.bar.warp.sync
 // S = [Q;R] K^T: K rows through ldmatrix (row layout), bf16 mma into f32.
 // CHECK: nvvm.ldmatrix %{{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 4 : i32
 // CHECK: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
@@ -30,7 +34,9 @@
 // CHECK: nvvm.ldmatrix %{{.*}} layout = #nvvm.mma_layout<col>
 // CHECK: nvvm.mma.sync
 // CHECK: nvvm.bar.warp.sync
-// CHECK: scf.yield
+// Next stage: 0 after the last one (2 stages), else stage + 1.
+// CHECK: %[[NEXT:.*]] = arith.select %[[LAST]], %c0_i64{{.*}}, %{{.*}} : i64
+// CHECK-NEXT: scf.yield {{.*}}, %[[NEXT]] : {{.*}}, i64
 // CHECK: llvm.store
 // CHECK-NOT: parallax.tile
 // CHECK-NOT: func.func
@@ -39,6 +45,18 @@
 // ONESTAGE: scf.for
 // ONESTAGE: nvvm.cp.async.commit.group
 // ONESTAGE-NEXT: nvvm.cp.async.wait.group 0
+
+// Bulk copies wait on the stage's mbarrier for the phase parity the loop
+// carries beside the stage: flipped after each pass over the stages.
+// BULK: scf.for %{{.*}} iter_args({{.*}}, %[[STAGE:.*]] = %c0_i64{{.*}}, %[[PARITY:.*]] = %c0_i64{{.*}}) -> ({{.*}}, i64, i64) {
+// BULK: %[[LAST:.*]] = arith.cmpi eq, %[[STAGE]], %c1_i64{{.*}} : i64
+// BULK: %[[P32:.*]] = arith.trunci %[[PARITY]] : i64 to i32
+// BULK: nvvm.mbarrier.try_wait %{{.*}}, %[[P32]] : !llvm.ptr<3>, i32 -> i1
+// BULK: %[[NEXT:.*]] = arith.select %[[LAST]], %c0_i64{{.*}}, %{{.*}} : i64
+// BULK-NEXT: %{{.*}} = arith.constant 1 : i64
+// BULK-NEXT: %[[FLIP:.*]] = arith.xori %[[PARITY]], %{{.*}} : i64
+// BULK-NEXT: %[[NEXTP:.*]] = arith.select %[[LAST]], %[[FLIP]], %[[PARITY]] : i64
+// BULK-NEXT: scf.yield {{.*}}, %[[NEXT]], %[[NEXTP]] : {{.*}}, i64, i64
 
   func.func @parallax_small(%arg0: tensor<?x1x?x32xbf16>, %arg1: tensor<?x1x?x32xbf16>, %arg2: tensor<?x1x?x32xbf16>, %arg3: tensor<?x1x?x32xbf16>) -> tensor<?x1x?x32xbf16> attributes {parallax.arg_names = ["q", "k", "v", "r"]} {
     %cst = arith.constant dense<0.000000e+00> : tensor<8x32xf32>

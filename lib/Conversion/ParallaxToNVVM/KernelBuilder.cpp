@@ -747,7 +747,8 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     return gep(smem, add(groupBase, off));
   };
   // Group g runs tiles lb + g, lb + g + groups, ...; the group's own warps
-  // meet at named barrier 1 + g (barrier 0 is the whole CTA).
+  // meet at named barrier 1 + g (barrier 0 is the whole CTA), a group of one
+  // warp at a warp barrier.
   Value groupIdx = arith::IndexCastOp::create(b, loc, b.getIndexType(), group);
   Value groupsIdx = arith::ConstantIndexOp::create(b, loc, groups);
   if (p.splitKv) {
