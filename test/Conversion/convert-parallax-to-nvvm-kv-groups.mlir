@@ -3,8 +3,9 @@
 // RUN: not parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="kv-groups=16" 2>&1 | FileCheck %s --check-prefix=TOOMANY
 
 // Two warp groups split the key tiles of one program: each group strides
-// over the tiles with its own stages and named barrier, then the partial
-// (m, d1, d2, [O1;O2]) meet in shared memory, rescaled by exp2(m_g - m).
+// over the tiles with its own stages and barrier (a warp barrier: each group
+// is one warp), then the partial (m, d1, d2, [O1;O2]) meet in shared
+// memory, rescaled by exp2(m_g - m).
 
 // CHECK: llvm.func @decode_like
 // CHECK-SAME: nvvm.maxntid = array<i32: 64, 1, 1>
