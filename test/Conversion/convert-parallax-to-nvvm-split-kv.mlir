@@ -14,9 +14,11 @@
 // CHECK-SAME: "r.dim2", "num_splits"]
 // 19 registers (m, d1, d2 and 16 of [O1;O2]) x 32 threads x 4 bytes:
 // CHECK-SAME: parallax.workspace_bytes_per_cta = 2432
-// CHECK: %[[QT:.*]] = arith.divsi %[[X:.*]], %arg15 : i64
-// CHECK-NEXT: %[[SPLIT:.*]] = arith.remsi %[[X]], %arg15 : i64
-// CHECK: arith.ceildivsi
+// In 32 bits (a 64-bit division is a runtime branch to the 32-bit one):
+// CHECK: %[[X:.*]] = nvvm.read.ptx.sreg.ctaid.x : i32
+// CHECK: %[[S32:.*]] = arith.trunci %arg15 : i64 to i32
+// CHECK-NEXT: %[[QT:.*]] = arith.divui %[[X]], %[[S32]] : i32
+// CHECK: arith.ceildivsi %{{.*}}, %{{.*}} : i32
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync
 // A tile of one valid row (the rows the output stores == 1: one query per

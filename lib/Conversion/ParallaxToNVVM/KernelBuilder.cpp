@@ -757,7 +757,14 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     Value sp = arith::IndexCastOp::create(b, loc, b.getIndexType(), split);
     Value n = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb),
                                      arith::ConstantIndexOp::create(b, loc, 0));
-    Value chunk = arith::CeilDivSIOp::create(b, loc, n, S);
+    // In 32 bits (key tiles and splits are far below 2^31): a 64-bit
+    // division is a runtime branch to its 32-bit form (LLVM's slow-division
+    // bypass), which split the entry's block in front of the first copies.
+    auto i32Of = [&](Value v) {
+      return arith::IndexCastOp::create(b, loc, b.getI32Type(), v).getResult();
+    };
+    Value chunk = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(), arith::CeilDivSIOp::create(b, loc, i32Of(n), i32Of(S)));
     lb = arith::AddIOp::create(b, loc, lb, arith::MulIOp::create(b, loc, sp, chunk));
     ub = arith::MinSIOp::create(b, loc, ub, arith::AddIOp::create(b, loc, lb, chunk));
   }
@@ -1140,9 +1147,11 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
     return p.forall.emitError() << "at most 3 program dimensions";
   if (p.splitKv) {
     // blockIdx.x = query tile * num_splits + split.
-    Value x = toI64(ids[0]);
-    qTile = arith::DivSIOp::create(b, loc, x, numSplits);
-    split = arith::RemSIOp::create(b, loc, x, numSplits);
+    // (32-bit division, as for the split's chunk in lowerLoop.)
+    Value x32 = ids[0], splits32 = arith::TruncIOp::create(b, loc, i32(), numSplits);
+    Value q32 = arith::DivUIOp::create(b, loc, x32, splits32);
+    qTile = toI64(q32);
+    split = toI64(arith::SubIOp::create(b, loc, x32, arith::MulIOp::create(b, loc, q32, splits32)));
     ids[0] = arith::TruncIOp::create(b, loc, i32(), qTile);
     if (p.clusterMerge) {
       // Launched as clusters of exactly num_splits CTAs along x (cluster rank
