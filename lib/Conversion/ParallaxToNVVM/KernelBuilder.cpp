@@ -1147,7 +1147,8 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
     return p.forall.emitError() << "at most 3 program dimensions";
   if (p.splitKv) {
     // blockIdx.x = query tile * num_splits + split.
-    // (32-bit division, as for the split's chunk in lowerLoop.)
+    // (32-bit division, as for the split's chunk in lowerLoop; the remainder
+    // by multiply and subtract, not a second division.)
     Value x32 = ids[0], splits32 = arith::TruncIOp::create(b, loc, i32(), numSplits);
     Value q32 = arith::DivUIOp::create(b, loc, x32, splits32);
     qTile = toI64(q32);

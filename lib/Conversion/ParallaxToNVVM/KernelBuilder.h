@@ -253,6 +253,16 @@ private:
                                          ValueRange{x})
         .getResult(0);
   }
+  /// One instruction of inline PTX (`result` null: none). Used where LLVM 22
+  /// has no NVVM op or intrinsic for it, or to hide a value from its passes.
+  LLVM::InlineAsmOp inlinePtx(Type result, ValueRange operands, StringRef ptx,
+                              StringRef constraints, bool sideEffects) {
+    return LLVM::InlineAsmOp::create(
+        b, loc, result ? TypeRange{result} : TypeRange{}, operands, b.getStringAttr(ptx),
+        b.getStringAttr(constraints), sideEffects ? b.getUnitAttr() : UnitAttr(), UnitAttr(),
+        LLVM::TailCallKindAttr::get(b.getContext(), LLVM::tailcallkind::TailCallKind::None),
+        LLVM::AsmDialectAttr(), ArrayAttr());
+  }
   Value fmax(Value x, Value y) { return arith::MaxNumFOp::create(b, loc, x, y); }
   Value shflXor(Value x, int offset) {
     return NVVM::ShflOp::create(b, loc, f32(), c32(-1), x, c32(offset),

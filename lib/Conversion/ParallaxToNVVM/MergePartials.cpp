@@ -203,13 +203,8 @@ SmallVector<Value> KernelBuilder::mergeSplitSteps(
   // strength reduction leaves this loop alone. On these unrolled loads it
   // gained nothing and was most of codegen (D=256 decode: 0.34 of 0.51 s);
   // the key loop keeps it.
-  Value sp0 = LLVM::InlineAsmOp::create(
-                  b, loc, i64(), ValueRange{loop.getInductionVar()},
-                  b.getStringAttr("mov.b64 $0, $1;"), b.getStringAttr("=l,l"),
-                  UnitAttr(), UnitAttr(),
-                  LLVM::TailCallKindAttr::get(b.getContext(),
-                                              LLVM::tailcallkind::TailCallKind::None),
-                  LLVM::AsmDialectAttr(), ArrayAttr())
+  Value sp0 = inlinePtx(i64(), loop.getInductionVar(), "mov.b64 $0, $1;", "=l,l",
+                        /*sideEffects=*/false)
                   .getResult(0);
   SmallVector<SmallVector<Value>> parts{SmallVector<Value>(loop.getRegionIterArgs())};
   // One address for the step's splits, constant offsets from it (computed
@@ -383,11 +378,12 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
   // The program's and the thread's terms first (loop-invariant in the merge,
   // hoisted by LICM), the split's as its own multiple: no per-split multiply
   // in the merge's loads without LLVM's loop strength reduction.
+  int64_t splitBytes = fullRegs * tpg * 4;
   Value threadBase =
       gep(workspace, mulc(add(mulc(mul(prog, numSplits), fullRegs * tpg), tidInGroup), 4));
-  auto splitBase = [&](Value sp) { return gep(threadBase, mulc(sp, fullRegs * tpg * 4)); };
+  auto splitBase = [&](Value sp) { return gep(threadBase, mulc(sp, splitBytes)); };
   auto slotOf = [&](Value sp) {
-    return gep(workspace, mulc(add(mul(prog, numSplits), sp), fullRegs * tpg * 4));
+    return gep(workspace, mulc(add(mul(prog, numSplits), sp), splitBytes));
   };
   // A tile of one valid row (one query per KV head and G = 1: decode) passes
   // only that row's registers.
@@ -456,10 +452,8 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
   Value to = sel(isLast, numSplits, c64(0));
   merged = ifElse(
       oneRow, SmallVector<Type>(merged.size(), f32()),
-      [&] { return mergeOneRowSplits(sl, maxIdx, to, {slotOf, fullRegs * tpg * 4}); },
-      [&] {
-        return mergeSplitLoop(sl, maxIdx, to, sliceOffset, {splitBase, fullRegs * tpg * 4});
-      });
+      [&] { return mergeOneRowSplits(sl, maxIdx, to, {slotOf, splitBytes}); },
+      [&] { return mergeSplitLoop(sl, maxIdx, to, sliceOffset, {splitBase, splitBytes}); });
   tracePoint(TracePoint::SplitsMerged);
   return isLast;
 }
@@ -523,15 +517,11 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
     // (No NVVM op or intrinsic for st.async in LLVM 22: one instruction of
     // inline PTX.)
     for (int64_t k = 0; k < regs; ++k)
-      LLVM::InlineAsmOp::create(
-          b, loc, Type(),
-          ValueRange{LLVM::PtrToIntOp::create(b, loc, i64(), gep(base, c64(k * 16))),
-                     merged[k], bar},
-          b.getStringAttr("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 "
-                          "[$0], $1, [$2];"),
-          b.getStringAttr("l,f,l"), b.getUnitAttr(), UnitAttr(),
-          LLVM::TailCallKindAttr::get(b.getContext(), LLVM::tailcallkind::TailCallKind::None),
-          LLVM::AsmDialectAttr(), ArrayAttr());
+      inlinePtx(Type(),
+                ValueRange{LLVM::PtrToIntOp::create(b, loc, i64(), gep(base, c64(k * 16))),
+                           merged[k], bar},
+                "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [$0], $1, [$2];",
+                "l,f,l", /*sideEffects=*/true);
   }
   tracePoint(TracePoint::PartialStored);
   Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, c64(0));
