@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 HKV, D = 8, 128
+MULTI_WAVE_PROGRAMS_PER_SM = 4  # = rt::kMultiWaveProgramsPerSM
 L2_BYTES = 60 * 2**20
 
 
@@ -302,6 +303,16 @@ class OurKernel:
         key_tiles = -(-L // block_n)
         one_row_dim = self.meta.get("one_row_merge_dim")
         one_row = bool(one_row_dim) and dims.get(one_row_dim) == 1  # = rt::oneRowMerge
+        keys = key_tiles * block_n
+        if splits is None and programs >= MULTI_WAVE_PROGRAMS_PER_SM * num_sms:
+            # = rt::chooseNumSplits for grids of several waves: long caches in
+            # clusters of shorter CTAs where the kernel merges in clusters.
+            splits = 1
+            if self.meta.get("cluster_merge"):
+                if one_row and keys >= 4096:
+                    splits = min(8, keys // 1024)
+                elif not one_row and keys >= 16384:
+                    splits = min(4, keys // 8192)
         if splits is None:  # = rt::chooseNumSplits
             want = max(1, num_sms // programs)
             groups = max(1, self.meta["options"].get("kv_groups", 1))
@@ -315,7 +326,9 @@ class OurKernel:
         dims["num_splits"] = splits
         if cluster is None:  # = rt::clusterSizeFor (kAutoClusterSplits)
             cluster = bool(self.meta.get("cluster_merge")) and (
-                splits == 2 or (3 <= splits <= 8 and one_row and 2 * programs * splits <= num_sms))
+                splits == 2 or (3 <= splits <= 8 and (
+                    programs >= MULTI_WAVE_PROGRAMS_PER_SM * num_sms
+                    or (one_row and 2 * programs * splits <= num_sms))))
         self.cluster = splits if cluster else 0
         per_cta = self.meta["workspace_bytes_per_cta"]
         self.workspace = torch.empty(programs * splits * per_cta // 4, device="cuda", dtype=torch.float32)

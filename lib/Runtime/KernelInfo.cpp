@@ -291,6 +291,16 @@ bool parallax::rt::oneRowMerge(const KernelInfo &info,
   return it != dims.end() && it->second == 1;
 }
 
+parallax::rt::ClusterMerge
+parallax::rt::clusterMergeFor(const KernelInfo &info,
+                              const std::map<std::string, int64_t> &dims,
+                              int64_t maxClusterSplits) {
+  if (!info.clusterMerge ||
+      (maxClusterSplits != kAutoClusterSplits && maxClusterSplits < kMaxClusterSplits))
+    return ClusterMerge::None;
+  return oneRowMerge(info, dims) ? ClusterMerge::OneRow : ClusterMerge::Rows;
+}
+
 int64_t parallax::rt::clusterSizeFor(const KernelInfo &info, const SplitLaunch &launch,
                                      int64_t maxSplits) {
   int64_t n = launch.numSplits;
@@ -298,7 +308,7 @@ int64_t parallax::rt::clusterSizeFor(const KernelInfo &info, const SplitLaunch &
     return 0;
   if (maxSplits != kAutoClusterSplits)
     return n <= maxSplits ? n : 0;
-  if (n <= 2)
+  if (n <= 2 || launch.ctas / n >= kMultiWaveProgramsPerSM * launch.numSMs)
     return n;
   return launch.oneRow && launch.ctas > 0 && 2 * launch.ctas <= launch.numSMs ? n : 0;
 }
@@ -318,9 +328,26 @@ int64_t parallax::rt::launchSharedBytes(int64_t sharedBytes, int64_t ctas,
 
 int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
                                       int64_t numSMs, int64_t kvGroups,
-                                      int64_t keysPerTile, bool oneRowCluster) {
+                                      int64_t keysPerTile, ClusterMerge merge) {
   if (programs <= 0)
     return 1;
+  int64_t keys = keyTiles * std::max<int64_t>(1, keysPerTile);
+  if (programs >= kMultiWaveProgramsPerSM * numSMs) {
+    // Several waves of CTAs that each stream a whole long cache end on a
+    // partial wave of long CTAs, on SMs that stream at different speeds.
+    // Shorter CTAs, merged on chip in clusters, let the CTA scheduler even
+    // the SMs out. H200, B = 128 (1024 programs), against one CTA a program
+    // (bench/sweep-h200-2026-12-01-multi-wave-splits.json): G = 1 L = 4096
+    // in 4 -0.5%, L = 8192 in 4 -1.1%, L = 16384 in 8 -1.2%, L = 32768 in 8
+    // -2.3% (B = 256, L = 16384 in 8 -1.3%); G = 4 and 8, whose merge is
+    // dearer, L = 16384 in 2 -1.8%, L = 32768 in 4 -1.5 to -2.0%, L = 4096
+    // in 2 +4%. B = 64 (1.94 waves) gained nothing.
+    if (merge == ClusterMerge::OneRow && keys >= 4096)
+      return std::min<int64_t>(kMaxClusterSplits, keys / 1024);
+    if (merge == ClusterMerge::Rows && keys >= 16384)
+      return std::min<int64_t>(4, keys / 8192);
+    return 1;
+  }
   // One CTA per SM streams close to the bandwidth a whole SM gets; more
   // splits only add partials for the last CTA to merge, and a second,
   // partly filled wave leaves SMs idle at the end. At least 4 key tiles per
@@ -350,7 +377,7 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
   // 9.5 -> 9.1; at L = 6144 and 8192 half the SMs stream the keys too
   // slowly (12.0 against 11.5 us, 14.6 against 13.6).
   int64_t pushSplits = kMaxClusterSplits;
-  if (oneRowCluster && splits > pushSplits &&
+  if (merge == ClusterMerge::OneRow && splits > pushSplits &&
       (keyTiles + pushSplits - 1) / pushSplits * std::max<int64_t>(1, keysPerTile) <= 512 &&
       2 * programs * pushSplits <= numSMs)
     return pushSplits;

@@ -324,9 +324,7 @@ int main(int argc, char **argv) {
     if (numSplits <= 0)
       numSplits = rt::chooseNumSplits(
           programs, keyTiles, sms, kernel.info.kvGroups, kernel.info.blockN,
-          kernel.info.clusterMerge && rt::oneRowMerge(kernel.info, dims) &&
-              (launchOpts.maxClusterSplits == rt::kAutoClusterSplits ||
-               launchOpts.maxClusterSplits >= rt::kMaxClusterSplits));
+          rt::clusterMergeFor(kernel.info, dims, launchOpts.maxClusterSplits));
     dims["num_splits"] = numSplits;
     clusterSize = rt::clusterSizeFor(kernel.info,
                                      {numSplits, programs * numSplits, sms,

@@ -99,11 +99,35 @@ TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
   EXPECT_EQ(chooseNumSplits(8, 32, 132, 1, 64), 8);
   // Merged on chip in clusters (the one-row merge): 8 splits, not 16, while
   // a CTA streams at most 512 keys and the grid fills at most half the SMs.
-  EXPECT_EQ(chooseNumSplits(8, 256, 132, 4, 16, true), 8);   // L = 4096
-  EXPECT_EQ(chooseNumSplits(8, 256, 132, 4, 16, false), 16);
-  EXPECT_EQ(chooseNumSplits(8, 384, 132, 4, 16, true), 16);  // L = 6144
-  EXPECT_EQ(chooseNumSplits(16, 256, 132, 4, 16, true), 8);  // B = 2: 8 anyway
-  EXPECT_EQ(chooseNumSplits(8, 256, 100, 4, 16, true), 12);  // 64 CTAs > 50 SMs
+  EXPECT_EQ(chooseNumSplits(8, 256, 132, 4, 16, ClusterMerge::OneRow), 8);   // L = 4096
+  EXPECT_EQ(chooseNumSplits(8, 256, 132, 4, 16, ClusterMerge::None), 16);
+  EXPECT_EQ(chooseNumSplits(8, 384, 132, 4, 16, ClusterMerge::OneRow), 16);  // L = 6144
+  EXPECT_EQ(chooseNumSplits(16, 256, 132, 4, 16, ClusterMerge::OneRow), 8);  // B = 2: 8 anyway
+  EXPECT_EQ(chooseNumSplits(8, 256, 100, 4, 16, ClusterMerge::OneRow), 12);  // 64 CTAs > 50 SMs
+}
+
+TEST(KernelInfo, SeveralWavesOfLongCachesSplitIntoClusters) {
+  // B = 128, Hkv = 8: 1024 programs on 132 SMs (>= 4 per SM).
+  auto oneRow = [](int64_t programs, int64_t L) {
+    return chooseNumSplits(programs, L / 16, 132, 4, 16, ClusterMerge::OneRow);
+  };
+  auto rows = [](int64_t programs, int64_t L) {
+    return chooseNumSplits(programs, L / 16, 132, 4, 16, ClusterMerge::Rows);
+  };
+  EXPECT_EQ(oneRow(1024, 512), 1);   // short: no split
+  EXPECT_EQ(oneRow(1024, 2048), 1);
+  EXPECT_EQ(oneRow(1024, 4096), 4);  // one split per 1024 keys...
+  EXPECT_EQ(oneRow(1024, 6144), 6);
+  EXPECT_EQ(oneRow(1024, 32768), 8); // ... at most a portable cluster
+  EXPECT_EQ(rows(1024, 4096), 1);    // dearer merge: long caches only
+  EXPECT_EQ(rows(1024, 16384), 2);
+  EXPECT_EQ(rows(1024, 32768), 4);
+  EXPECT_EQ(rows(1024, 65536), 4);
+  EXPECT_EQ(chooseNumSplits(1024, 2048, 132, 4, 16, ClusterMerge::None), 1);
+  // 512 programs (B = 64) are under 4 per SM: the one-wave rules (no split).
+  EXPECT_EQ(oneRow(512, 32768), 1);
+  EXPECT_EQ(rows(512, 32768), 1);
+  EXPECT_EQ(oneRow(528, 32768), 8);
 }
 
 TEST(KernelInfo, ClusterLaunchOnlyForClusterMergeKernelsOf2To8Splits) {
@@ -129,6 +153,10 @@ TEST(KernelInfo, ClusterLaunchOnlyForClusterMergeKernelsOf2To8Splits) {
   EXPECT_EQ(clusterSizeFor(info, small(8, true)), 8);  // ... on half the SMs
   EXPECT_EQ(clusterSizeFor(info, SplitLaunch{8, 128, 132, true}), 0); // B = 2
   EXPECT_EQ(clusterSizeFor(info, small(16, true)), 0); // beyond the portable size
+  // Several waves of programs (chooseNumSplits's long-cache split): clusters.
+  EXPECT_EQ(clusterSizeFor(info, SplitLaunch{4, 1024 * 4, 132, false}), 4);
+  EXPECT_EQ(clusterSizeFor(info, SplitLaunch{8, 1024 * 8, 132, true}), 8);
+  EXPECT_EQ(clusterSizeFor(info, SplitLaunch{4, 512 * 4, 132, false}), 0);
   // An explicit limit overrides the rule, up to the portable size.
   EXPECT_EQ(clusterSizeFor(info, small(7, false), 8), 7);
   EXPECT_EQ(clusterSizeFor(info, small(kMaxClusterSplits, false), 8), kMaxClusterSplits);
@@ -166,6 +194,21 @@ TEST(KernelInfo, OneRowMergeWhenItsDimensionIsOne) {
   meta.insert(meta.rfind('}'), R"(, "one_row_merge_dim": "")");
   ASSERT_TRUE(parseKernelInfo(meta, info).ok);
   EXPECT_FALSE(oneRowMerge(info, {{"q.dim2", 1}}));
+}
+
+TEST(KernelInfo, ClusterMergeNeedsTheKernelsMergeAndPortableClusters) {
+  std::string meta(kMeta);
+  meta.insert(meta.rfind('}'), R"(, "workspace_bytes_per_cta": 8576, "cluster_merge": true,
+      "one_row_merge_dim": "q.dim2")");
+  KernelInfo info;
+  ASSERT_TRUE(parseKernelInfo(meta, info).ok);
+  EXPECT_EQ(clusterMergeFor(info, {{"q.dim2", 1}}), ClusterMerge::OneRow);
+  EXPECT_EQ(clusterMergeFor(info, {{"q.dim2", 4}}), ClusterMerge::Rows);
+  EXPECT_EQ(clusterMergeFor(info, {{"q.dim2", 1}}, kMaxClusterSplits), ClusterMerge::OneRow);
+  EXPECT_EQ(clusterMergeFor(info, {{"q.dim2", 1}}, 4), ClusterMerge::None);
+  EXPECT_EQ(clusterMergeFor(info, {{"q.dim2", 1}}, 0), ClusterMerge::None);
+  info.clusterMerge = false; // sm_80 kernels
+  EXPECT_EQ(clusterMergeFor(info, {{"q.dim2", 1}}), ClusterMerge::None);
 }
 
 TEST(KernelInfo, CacheKeyChangesWithEverythingItCovers) {

@@ -65,16 +65,31 @@ struct KernelInfo {
 
 Status parseKernelInfo(const std::string &json, KernelInfo &out);
 
+/// How the kernel can merge a launch's splits inside thread-block clusters
+/// (on chip, without the workspace's global round trip).
+enum class ClusterMerge {
+  None,   ///< no cluster merge (sm_80, or clusters not allowed)
+  Rows,   ///< the splits' partials merged through distributed shared memory
+  OneRow, ///< one row pushed into cluster rank 0 (oneRowMerge applies)
+};
+
+/// Grids of at least this many programs per SM are several waves of CTAs
+/// (two full waves at the decode kernels' 2 CTAs per SM).
+inline constexpr int64_t kMultiWaveProgramsPerSM = 4;
+
 /// How many CTAs split the keys of one program: about one CTA per SM
 /// (programs x splits <= numSMs), at least 4 key tiles per warp group of a
 /// split (or 1, up to 8 splits, for short caches), at most 16 splits (the
 /// last CTA reads every split's partial), and none unless splitting takes at
-/// least 384 keys off each CTA. oneRowCluster: the launch may merge its
-/// splits in clusters through the kernel's one-row merge (oneRowMerge, and
-/// clusters allowed); then at most 8 splits while that leaves a CTA at most
-/// 512 keys and the clusters fill at most half the SMs.
+/// least 384 keys off each CTA. ClusterMerge::OneRow: at most 8 splits while
+/// that leaves a CTA at most 512 keys and the clusters fill at most half the
+/// SMs. Grids of several waves (kMultiWaveProgramsPerSM) with long caches,
+/// where the kernel merges in clusters: shorter CTAs in clusters of 2 to 8
+/// (OneRow: one split per 1024 keys from 4096 keys on; Rows: one per 8192
+/// keys from 16384 keys on, at most 4).
 int64_t chooseNumSplits(int64_t programs, int64_t keyTiles, int64_t numSMs,
-                        int64_t kvGroups, int64_t keysPerTile, bool oneRowCluster = false);
+                        int64_t kvGroups, int64_t keysPerTile,
+                        ClusterMerge merge = ClusterMerge::None);
 
 /// Decode kernels of one shape can be generated narrow (4 warp groups, the
 /// default: 2 CTAs per SM) or wide (parallax-gen --kv-groups=8: one CTA per
@@ -117,16 +132,25 @@ struct SplitLaunch {
 /// Whether a launch with these dimensions takes the kernel's one-row merge.
 bool oneRowMerge(const KernelInfo &info, const std::map<std::string, int64_t> &dims);
 
+/// The cluster merge chooseNumSplits may count on for a launch with these
+/// dimensions and LaunchOptions::maxClusterSplits: None unless the kernel
+/// has cluster_merge and clusters of kMaxClusterSplits are allowed.
+ClusterMerge clusterMergeFor(const KernelInfo &info,
+                             const std::map<std::string, int64_t> &dims,
+                             int64_t maxClusterSplits = kAutoClusterSplits);
+
 /// How many CTAs form a cluster along x for this launch: num_splits, or 0
 /// (no cluster: the workspace merge). Only kernels with cluster_merge, and
 /// 2 <= num_splits <= kMaxClusterSplits. maxSplits >= 0 clusters up to that
 /// many splits (0 or 1: never). kAutoClusterSplits, timed on the H200
 /// (docs/performance.md): pairs always (0.3-4% faster than the workspace at
-/// B = 1 to 8, within +-1.2% at L = 32768); 3 to 8 splits only when the
+/// B = 1 to 8, within +-1.2% at L = 32768); 3 to 8 splits when the
 /// one-row merge applies and the grid fills at most half the SMs (B = 1:
-/// L = 512 5.4 -> 4.5 us, L = 2048 7.7 -> 6.7 us in 8-CTA clusters), since
-/// larger grids of 4- and 8-CTA clusters ran up to 1.4x slower (a cluster's
-/// CTAs share one GPC, and pairs of them one SM).
+/// L = 512 5.4 -> 4.5 us, L = 2048 7.7 -> 6.7 us in 8-CTA clusters), or
+/// when the programs alone are several waves (kMultiWaveProgramsPerSM:
+/// chooseNumSplits's split of long caches), since other grids of 4- and
+/// 8-CTA clusters ran up to 1.4x slower (a cluster's CTAs share one GPC,
+/// and pairs of them one SM).
 int64_t clusterSizeFor(const KernelInfo &info, const SplitLaunch &launch,
                        int64_t maxSplits = kAutoClusterSplits);
 
