@@ -383,14 +383,14 @@ def capture_graph(fn, copies):
     return g
 
 
-def time_graph(fn, copies, min_total_s=0.3, max_reps=50):
-    """Captures fn(i) for every input copy i in one graph; returns the median
-    microseconds per call over replays."""
+def _graph_of(fn, copies):
+    """Warms fn up on every input copy (compiles Triton, loads modules), then
+    captures it in one graph; returns the graph and one replay's seconds."""
     torch.cuda.synchronize()
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(s):
-        for i in range(copies):  # warm up (compiles Triton, loads modules)
+        for i in range(copies):
             fn(i)
     torch.cuda.current_stream().wait_stream(s)
     g = capture_graph(fn, copies)
@@ -399,13 +399,15 @@ def time_graph(fn, copies, min_total_s=0.3, max_reps=50):
     t0 = time.perf_counter()
     g.replay()
     torch.cuda.synchronize()
-    once = time.perf_counter() - t0
-    # Untimed replays first (>= 50 ms): the first method timed after the
-    # inputs are allocated would otherwise pay for the GPU settling.
-    for _ in range(max(2, int(0.05 / max(once, 1e-6)))):
+    return g, time.perf_counter() - t0
+
+
+def _timed_replays(g, once, copies, reps, settle_s):
+    """Untimed replays for settle_s (the GPU settling after whatever ran
+    before), then reps timed replays: microseconds per call, one per replay."""
+    for _ in range(max(2, int(settle_s / max(once, 1e-6)))):
         g.replay()
     torch.cuda.synchronize()
-    reps = max(3, min(max_reps, int(min_total_s / max(once, 1e-6))))
     times = []
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for _ in range(reps):
@@ -414,7 +416,52 @@ def time_graph(fn, copies, min_total_s=0.3, max_reps=50):
         end.record()
         end.synchronize()
         times.append(start.elapsed_time(end) * 1000.0 / copies)
-    return statistics.median(times)
+    return times
+
+
+def time_graph(fn, copies, min_total_s=0.3, max_reps=50):
+    """Captures fn(i) for every input copy i in one graph; returns the median
+    microseconds per call over replays."""
+    g, once = _graph_of(fn, copies)
+    reps = max(3, min(max_reps, int(min_total_s / max(once, 1e-6))))
+    return statistics.median(_timed_replays(g, once, copies, reps, 0.05))
+
+
+def time_graphs_interleaved(fns, copies, rounds=5, min_total_s=0.3, max_reps=50,
+                            on_error=None):
+    """time_graph for several methods on the same inputs, in rounds: each
+    round times every method once (a settle, then a share of its replays),
+    starting one method later each round, so that no method is always the
+    one timed first after the inputs were made or after a slower neighbour.
+    Returns {name: median microseconds over all its replays}; a method whose
+    warm-up, capture or replay raises is left out and on_error(name, e)
+    called (a fault is charged to its method)."""
+    graphs = {}
+    for name, fn in fns.items():
+        try:
+            graphs[name] = _graph_of(fn, copies)
+        except Exception as e:  # noqa: BLE001
+            if on_error is None:
+                raise
+            on_error(name, e)
+    times = {name: [] for name in graphs}
+    names = list(graphs)
+    for rnd in range(rounds):
+        shift = rnd % max(1, len(names))
+        for name in names[shift:] + names[:shift]:
+            if name not in graphs:  # failed in an earlier round
+                continue
+            g, once = graphs[name]
+            reps = max(3, min(max_reps, int(min_total_s / max(once, 1e-6))) // rounds)
+            try:
+                times[name] += _timed_replays(g, once, copies, reps, 0.02)
+            except Exception as e:  # noqa: BLE001
+                if on_error is None:
+                    raise
+                on_error(name, e)
+                del graphs[name], times[name]
+    del graphs
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main():
@@ -499,8 +546,6 @@ def main():
             # The authors' Triton decode faults (illegal address) once the cache
             # has 2^31 elements or more (B=128, L=32768 here): int32 offsets.
             authors_here = authors_ok and B * HKV * L * D < 2**31
-            if not authors_here and authors_ok:
-                row["authors_triton_error"] = "skipped: faults at >= 2^31 cache elements"
             if authors_here:
                 # Their layout: q/r (B,1,Hq,D), k/v (B,L,Hkv,D): same values, converted once.
                 qa = [x.transpose(1, 2).contiguous() for x in q]
@@ -512,17 +557,16 @@ def main():
             row = {"G": G, "B": B, "L": L, "kv_bytes": kv_bytes, "copies": copies,
                    "splits": dims_p.get("num_splits", 1), "cluster": ours_p.cluster > 0,
                    "wide": ours_p is fam_p[1]}
-            for name, fn in methods.items():
-                try:
-                    us = time_graph(fn, copies)
-                    torch.cuda.synchronize()  # a fault is charged to its method
-                    row[name] = us
-                except Exception as e:  # noqa: BLE001
-                    row[name] = None
-                    row[name + "_error"] = str(e).splitlines()[0][:200]
-                    print(f"  {name} failed at G={G} B={B} L={L}: {row[name + '_error']}", flush=True)
-                    if "illegal" in str(e):
-                        raise
+            if authors_ok and not authors_here:
+                row["authors_triton_error"] = "skipped: faults at >= 2^31 cache elements"
+            def failed(name, e):
+                row[name + "_error"] = str(e).splitlines()[0][:200]
+                print(f"  {name} failed at G={G} B={B} L={L}: {row[name + '_error']}", flush=True)
+                if "illegal" in str(e):
+                    raise e
+            timed = time_graphs_interleaved(methods, copies, on_error=failed)
+            for name in methods:
+                row[name] = timed.get(name)
             # Correctness on the same inputs (copy 0) against float64.
             # float64 on the first (up to) 4 sequences: the whole batch would
             # not fit at B=128, L=32768 in float64.

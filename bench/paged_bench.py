@@ -21,7 +21,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from decode_bench import (HKV, D, OurKernel, decode_dims, decode_inputs,  # noqa: E402
                           decode_kernel_json, decode_runner, parallax_reference, rel_l2,
-                          rotation_copies, time_graph)
+                          rotation_copies, time_graphs_interleaved)
 
 POINTS = [(1, 32768), (8, 32768), (32, 16384), (128, 4096)]
 
@@ -74,37 +74,38 @@ def main():
             def check(name):
                 row["err_" + name] = rel_l2(out[0][:nb], ref)
 
+            # Every method on its own inputs, timed in interleaved rounds
+            # (decode_bench.time_graphs_interleaved), then checked one by one.
             dd = contiguous.prepare(dims, L, sms)
-            run = decode_runner(contiguous, dd, q, k, v, lens, out, r)
-            row["ours_contiguous"] = time_graph(run, copies)
-            for o in out:
-                o.fill_(float("nan"))
-            run(0)
-            torch.cuda.synchronize()
-            check("ours_contiguous")
-            with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
-                row["sdpa_cudnn"] = time_graph(
-                    lambda i: F.scaled_dot_product_attention(q[i], k[i], v[i], enable_gqa=True), copies)
+            runs = {"ours_contiguous": decode_runner(contiguous, dd, q, k, v, lens, out, r)}
+            cudnn = lambda i: F.scaled_dot_product_attention(q[i], k[i], v[i], enable_gqa=True)
+            paged_inputs = []
             for P, kern in paged.items():
                 n = L // P
                 perm = torch.randperm(B * n, device=dev)
                 table = perm.view(B, n).to(torch.int32).contiguous()
                 kp = [paginate(x, P, perm) for x in k]
                 vp = [paginate(x, P, perm) for x in v]
+                paged_inputs.append((table, kp, vp))
                 pdims = {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B * n, "v_cache.dim0": B * n,
                          "seq_lens.dim0": B, "block_table.dim0": B, "block_table.dim1": n,
                          "r.dim0": B, "r.dim2": 1}
                 pd = kern.prepare(pdims, L, sms)
-                run = decode_runner(kern, pd, q, kp, vp, lens, out, r,
-                                    extra={"block_table": table.data_ptr()})
-                row[f"ours_paged{P}"] = time_graph(run, copies)
+                runs[f"ours_paged{P}"] = decode_runner(kern, pd, q, kp, vp, lens, out, r,
+                                                       extra={"block_table": table.data_ptr()})
                 row[f"splits_paged{P}"] = pd.get("num_splits", 1)
+
+            def cudnn_run(i):
+                with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+                    return cudnn(i)
+            row.update(time_graphs_interleaved(dict(runs, sdpa_cudnn=cudnn_run), copies))
+            for name, run in runs.items():
                 for o in out:
                     o.fill_(float("nan"))
                 run(0)
                 torch.cuda.synchronize()
-                check(f"ours_paged{P}")
-                del kp, vp
+                check(name)
+            del paged_inputs
             rows.append(row)
             tb = lambda us: kv_bytes / (us * 1e-6) / 1e12
             paged_txt = " ".join(f"p{P} {row[f'ours_paged{P}']:8.1f} ({tb(row[f'ours_paged{P}']):4.2f}) err {row[f'err_ours_paged{P}']:.1e}"

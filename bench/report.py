@@ -15,7 +15,8 @@ print("|" + "---|" * (len(cols) + 8))
 for r in d["results"]:
     def us(c):
         v = r.get(c)
-        return f"{v:.1f}" if v else ("fault" if "fault" in r.get(c + "_error", "") else "n/a")
+        err = r.get(c + "_error", "")
+        return f"{v:.1f}" if v else ("fault" if "fault" in err and not err.startswith("skipped") else "n/a")
     tb = lambda c: r["kv_bytes"] / (r[c] * 1e-6) / 1e12 if r.get(c) else float("nan")
     best = r.get("best_softmax_peer_us")
     ratio = r["ours_parallax"] / best if best and r.get("ours_parallax") else float("nan")

@@ -19,7 +19,7 @@ if ls .gpu/whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .gpu/whl/*.whl && export PYTHONPATH=/tmp/site
 fi
-timeout 300 python3 bench/decode_bench.py --kernels .gpu/bench-kernels --out "$out/results.json" > "$out/bench.log" 2>&1
+timeout 480 python3 bench/decode_bench.py --kernels .gpu/bench-kernels --out "$out/results.json" > "$out/bench.log" 2>&1
 grep -v -i deprecat "$out/bench.log" | grep -v "kernel(ptrs"
 timeout 200 python3 bench/paged_bench.py --kernels .gpu/bench-kernels --out "$out/paged.json" > "$out/paged.log" 2>&1
 grep -v -i deprecat "$out/paged.log" | grep -v "kern(ptrs"
