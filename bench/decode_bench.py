@@ -419,16 +419,15 @@ def _timed_replays(g, once, copies, reps, settle_s):
     return times
 
 
-def time_graph(fn, copies, min_total_s=0.3, max_reps=50):
+def time_graph(fn, copies):
     """Captures fn(i) for every input copy i in one graph; returns the median
-    microseconds per call over replays."""
-    g, once = _graph_of(fn, copies)
-    reps = max(3, min(max_reps, int(min_total_s / max(once, 1e-6))))
-    return statistics.median(_timed_replays(g, once, copies, reps, 0.05))
+    microseconds per call over replays (one method: one round, settled for
+    50 ms)."""
+    return time_graphs_interleaved({"": fn}, copies, rounds=1, settle_s=0.05)[""]
 
 
 def time_graphs_interleaved(fns, copies, rounds=5, min_total_s=0.3, max_reps=50,
-                            on_error=None):
+                            on_error=None, settle_s=0.02):
     """time_graph for several methods on the same inputs, in rounds: each
     round times every method once (a settle, then a share of its replays),
     starting one method later each round, so that no method is always the
@@ -454,7 +453,7 @@ def time_graphs_interleaved(fns, copies, rounds=5, min_total_s=0.3, max_reps=50,
             g, once = graphs[name]
             reps = max(3, min(max_reps, int(min_total_s / max(once, 1e-6))) // rounds)
             try:
-                times[name] += _timed_replays(g, once, copies, reps, 0.02)
+                times[name] += _timed_replays(g, once, copies, reps, settle_s)
             except Exception as e:  # noqa: BLE001
                 if on_error is None:
                     raise
