@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One call on the GPU machine: the GPU numerics suite (with compute-sanitizer),
-# the decode benchmark and the paged-cache benchmark, results into OUT.
+# the decode benchmark, the paged-cache benchmark and the bandwidth probe
+# (the DRAM ceiling they are compared with), results into OUT.
 # Prepare here first (no GPU needed):
 #   test/GPU/generate.sh sm_90 && bench/generate_kernels.sh sm_90
 #   mkdir -p .gpu/bin && cp build/bin/parallax-run .gpu/bin/
@@ -23,4 +24,5 @@ timeout 480 python3 bench/decode_bench.py --kernels .gpu/bench-kernels --out "$o
 grep -v -i deprecat "$out/bench.log" | grep -v "kernel(ptrs"
 timeout 200 python3 bench/paged_bench.py --kernels .gpu/bench-kernels --out "$out/paged.json" > "$out/paged.log" 2>&1
 grep -v -i deprecat "$out/paged.log" | grep -v "kern(ptrs"
+timeout 120 python3 bench/bandwidth_probe.py --out "$out/bandwidth.json" 2>&1 | grep -v -i deprecat
 echo "total $(( $(date +%s) - t0 )) s"

@@ -12,7 +12,8 @@
 // them) before the check, every other launch on negated queries and the
 // last on the real ones, so a launch that overlaps or reorders with the one
 // before it (e.g. under --pdl, programmatic dependent launch) shows in the
-// output or leaves the split-KV counters wrong.
+// output or leaves the split-KV counters wrong (checked after the last
+// launch: every counter must be back at zero).
 //
 // Random inputs (never all zeros), rounded to the kernel's dtype; the output
 // is poisoned with NaN (0xFF bytes) before the launch; every element is
@@ -307,6 +308,7 @@ int main(int argc, char **argv) {
   // Split-KV kernels: choose the split count, give them a workspace and
   // zeroed per-program counters (the kernel leaves them zeroed).
   CUdeviceptr dwork = 0, dcount = 0;
+  int64_t numCounters = 0;
   int64_t clusterSize = 0; // the cluster rt::launch forms (as its rule decides)
   if (kernel.info.workspaceBytesPerCta > 0) {
     dims["num_splits"] = 1;
@@ -332,8 +334,9 @@ int main(int argc, char **argv) {
                                      launchOpts.maxClusterSplits);
     CHECK_CU(cuMemAlloc(&dwork, std::max<int64_t>(4, programs * numSplits *
                                                       kernel.info.workspaceBytesPerCta)));
-    CHECK_CU(cuMemAlloc(&dcount, std::max<int64_t>(4, programs * 4)));
-    CHECK_CU(cuMemsetD32(dcount, 0, std::max<int64_t>(1, programs)));
+    numCounters = std::max<int64_t>(1, programs);
+    CHECK_CU(cuMemAlloc(&dcount, numCounters * 4));
+    CHECK_CU(cuMemsetD32(dcount, 0, numCounters));
     ptrs["workspace"] = dwork;
     ptrs["counters"] = dcount;
   }
@@ -382,6 +385,15 @@ int main(int argc, char **argv) {
     std::sort(times.begin(), times.end());
     medianUs = times[times.size() / 2] * 1000.0;
   }
+  // Split-KV kernels leave their counters zeroed for the next launch.
+  size_t dirtyCounters = 0;
+  if (dcount) {
+    CHECK_CU(cuCtxSynchronize());
+    std::vector<int32_t> counts(numCounters);
+    CHECK_CU(cuMemcpyDtoH(counts.data(), dcount, numCounters * 4));
+    dirtyCounters = std::count_if(counts.begin(), counts.end(), [](int32_t v) { return v != 0; });
+    ok = ok && dirtyCounters == 0;
+  }
   if (dwork)
     cuMemFree(dwork), cuMemFree(dcount);
   bool programmatic = rt::launchesProgrammatically(kernel.info, launchOpts);
@@ -403,6 +415,10 @@ int main(int argc, char **argv) {
                      (programmatic ? " (programmatic)" : ""))
                         .c_str()
                   : "");
+  if (dirtyCounters)
+    std::printf("FAIL: %zu of %lld split-KV counters left nonzero (the next launch "
+                "would start from them)\n",
+                dirtyCounters, (long long)numCounters);
   cuMemFree(dq), cuMemFree(dk), cuMemFree(dv), cuMemFree(dout);
   if (dqNeg)
     cuMemFree(dqNeg);
