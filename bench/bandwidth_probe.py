@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
-"""What DRAM bandwidth streaming kernels reach on this GPU: the ceiling that
-the decode kernels' effective TB/s is compared with, beside the data
-sheet's peak (4.8 TB/s on the H200). Times PyTorch's own streaming
-kernels on tensors far larger than the L2, with decode_bench's method (CUDA
-graph replay, median):
+"""What DRAM bandwidth PyTorch's own streaming kernels reach on this GPU: a
+reference beside the data sheet's peak (4.8 TB/s on the H200) for the
+decode kernels' effective TB/s. Times them on tensors far larger than
+the L2, with decode_bench's method (CUDA graph replay, median):
 
   read:  row sums (float32) of a bf16 tensor as 1024 rows  (bytes = size of x)
   copy:  y.copy_(x)                                       (bytes = 2 x size of x)

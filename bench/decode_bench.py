@@ -304,7 +304,8 @@ class OurKernel:
         one_row_dim = self.meta.get("one_row_merge_dim")
         one_row = bool(one_row_dim) and dims.get(one_row_dim) == 1  # = rt::oneRowMerge
         keys = key_tiles * block_n
-        if splits is None and programs >= MULTI_WAVE_PROGRAMS_PER_SM * num_sms:
+        several_waves = programs >= MULTI_WAVE_PROGRAMS_PER_SM * num_sms  # = rt::severalWaves
+        if splits is None and several_waves:
             # = rt::chooseNumSplits for grids of several waves: long caches in
             # clusters of shorter CTAs where the kernel merges in clusters.
             splits = 1
@@ -327,8 +328,7 @@ class OurKernel:
         if cluster is None:  # = rt::clusterSizeFor (kAutoClusterSplits)
             cluster = bool(self.meta.get("cluster_merge")) and (
                 splits == 2 or (3 <= splits <= 8 and (
-                    programs >= MULTI_WAVE_PROGRAMS_PER_SM * num_sms
-                    or (one_row and 2 * programs * splits <= num_sms))))
+                    several_waves or (one_row and 2 * programs * splits <= num_sms))))
         self.cluster = splits if cluster else 0
         per_cta = self.meta["workspace_bytes_per_cta"]
         self.workspace = torch.empty(programs * splits * per_cta // 4, device="cuda", dtype=torch.float32)

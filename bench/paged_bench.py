@@ -85,6 +85,7 @@ def main():
                 table = perm.view(B, n).to(torch.int32).contiguous()
                 kp = [paginate(x, P, perm) for x in k]
                 vp = [paginate(x, P, perm) for x in v]
+                # The runners see the block table only as a pointer: keep it alive.
                 paged_inputs.append((table, kp, vp))
                 pdims = {"q.dim0": B, "q.dim2": 1, "k_cache.dim0": B * n, "v_cache.dim0": B * n,
                          "seq_lens.dim0": B, "block_table.dim0": B, "block_table.dim1": n,

@@ -308,7 +308,7 @@ int64_t parallax::rt::clusterSizeFor(const KernelInfo &info, const SplitLaunch &
     return 0;
   if (maxSplits != kAutoClusterSplits)
     return n <= maxSplits ? n : 0;
-  if (n <= 2 || launch.ctas / n >= kMultiWaveProgramsPerSM * launch.numSMs)
+  if (n <= 2 || severalWaves(launch.ctas / n, launch.numSMs))
     return n;
   return launch.oneRow && launch.ctas > 0 && 2 * launch.ctas <= launch.numSMs ? n : 0;
 }
@@ -332,7 +332,7 @@ int64_t parallax::rt::chooseNumSplits(int64_t programs, int64_t keyTiles,
   if (programs <= 0)
     return 1;
   int64_t keys = keyTiles * std::max<int64_t>(1, keysPerTile);
-  if (programs >= kMultiWaveProgramsPerSM * numSMs) {
+  if (severalWaves(programs, numSMs)) {
     // Several waves of CTAs that each stream a whole long cache end on a
     // partial wave of long CTAs, on SMs that stream at different speeds.
     // Shorter CTAs, merged on chip in clusters, let the CTA scheduler even

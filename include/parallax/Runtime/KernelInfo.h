@@ -76,6 +76,9 @@ enum class ClusterMerge {
 /// Grids of at least this many programs per SM are several waves of CTAs
 /// (two full waves at the decode kernels' 2 CTAs per SM).
 inline constexpr int64_t kMultiWaveProgramsPerSM = 4;
+inline bool severalWaves(int64_t programs, int64_t numSMs) {
+  return programs >= kMultiWaveProgramsPerSM * numSMs;
+}
 
 /// How many CTAs split the keys of one program: about one CTA per SM
 /// (programs x splits <= numSMs), at least 4 key tiles per warp group of a
