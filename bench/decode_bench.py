@@ -188,14 +188,46 @@ def launch_ex(fn_ptr, grid, block, smem, stream_ptr, args, cluster_x=0, pdl=Fals
         if rc != 0:
             raise RuntimeError(f"cuFuncSetAttribute(NON_PORTABLE_CLUSTER_SIZE_ALLOWED) failed ({rc})")
         _non_portable.add(fn_ptr)
-    vals = [ctypes.c_uint64(int(a)) for a in args]
-    ptrs = (ctypes.c_void_p * len(vals))(*[ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in vals])
+    # Integers are 64-bit parameters; a TensorMap passes its 128 bytes.
+    vals = [a if isinstance(a, TensorMap) else ctypes.c_uint64(int(a)) for a in args]
+    ptrs = (ctypes.c_void_p * len(vals))(*[
+        ctypes.c_void_p(v.address) if isinstance(v, TensorMap) else
+        ctypes.cast(ctypes.pointer(v), ctypes.c_void_p) for v in vals])
     rc = cuda.cuLaunchKernelEx(ctypes.byref(cfg), fn_ptr, ptrs, None)
     if rc != 0:
         name = ctypes.c_char_p()
         cuda.cuGetErrorName(rc, ctypes.byref(name))
         raise RuntimeError(f"cuLaunchKernelEx failed: {(name.value or b'?').decode()} ({rc}); "
                            f"cluster {cluster_x}, programmatic {pdl}, grid {grid}")
+
+
+class TensorMap:
+    """A CUtensorMap (128 bytes, 64-byte aligned) for a tma-copy kernel's
+    tensor_map parameter, encoded as rt::encodeTensorMap does: the [B, H, L,
+    D] source (paged: [pages, H, page, D]) as {D, L, B x H}, 128-byte swizzle."""
+
+    def __init__(self, param, ptr, dims, dtype):
+        shape = [dims[f"{param['source']}.dim{i}"] if n < 0 else n
+                 for i, n in enumerate(param["shape"])]
+        self._buf = (ctypes.c_uint8 * 192)()
+        self.address = (ctypes.addressof(self._buf) + 63) // 64 * 64
+        eb = 2
+        B, H, L, D = shape
+        gdim = (ctypes.c_uint64 * 3)(D, L, B * H)
+        gstride = (ctypes.c_uint64 * 2)(D * eb, L * D * eb)
+        box = (ctypes.c_uint32 * 3)(*param["box"])
+        estride = (ctypes.c_uint32 * 3)(1, 1, 1)
+        # CUtensorMapDataType: 9 bfloat16, 6 float16; swizzle 128B = 3;
+        # L2 promotion 128B = 2 (rt::encodeTensorMap says why); interleave
+        # none, OOB fill none = 0.
+        cuda = _cuda()
+        rc = cuda.cuTensorMapEncodeTiled(
+            ctypes.c_void_p(self.address), ctypes.c_int(9 if dtype == "bf16" else 6),
+            ctypes.c_uint32(3), ctypes.c_void_p(ptr), gdim, gstride, box, estride,
+            ctypes.c_int(0), ctypes.c_int(3), ctypes.c_int(2), ctypes.c_int(0))
+        if rc != 0:
+            raise RuntimeError(f"cuTensorMapEncodeTiled for {param['name']} of shape {shape}, "
+                               f"box {list(param['box'])}: error {rc}")
 
 
 def max_active_clusters(fn_ptr, grid, block, smem, cluster_x):
@@ -358,13 +390,17 @@ class OurKernel:
     def __call__(self, ptrs, dims):
         args = []
         ptrs = dict(ptrs, **self.extra)
+        maps = False
         for p in self.meta["params"]:
             if p["type"] == "ptr":
                 args.append(np.uint64(ptrs[p["name"]]))
+            elif p["type"] == "tensor_map":
+                args.append(TensorMap(p, ptrs[p["source"]], dims, self.meta["options"]["dtype"]))
+                maps = True
             else:
                 args.append(np.int64(dims[p["name"]]))
         grid = self.grid(dims)
-        if self.cluster or self.pdl:
+        if self.cluster or self.pdl or maps:
             launch_ex(self.fn.kernel.ptr, grid, self.meta["block"], self.launch_smem(grid),
                       torch.cuda.current_stream().cuda_stream, args, self.cluster, self.pdl)
             return

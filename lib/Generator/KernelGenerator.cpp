@@ -318,6 +318,7 @@ mlir::parallax::generateKernel(const GenOptions &o) {
   nvvmOpts.kvGroups = tc.kvGroups;
   nvvmOpts.splitKv = tc.splitKv;
   nvvmOpts.bulkCopy = o.bulkCopy;
+  nvvmOpts.tmaCopy = o.tmaCopy;
   nvvmOpts.minCtasPerSm = tc.minCtasPerSm;
   nvvmOpts.tracePhases = o.tracePhases;
   Stage stages[] = {
@@ -362,10 +363,34 @@ mlir::parallax::generateKernel(const GenOptions &o) {
     return llvm::createStringError("internal error: no kernel was generated");
   llvm::json::Array params, grid, block;
   auto names = kernel->getAttrOfType<ArrayAttr>("parallax.param_names");
-  for (auto [i, t] : llvm::enumerate(kernel.getFunctionType().getParams()))
+  // A tensor map names its source, the source's shape (-1: the dynamic
+  // dimension parameter SOURCE.dimN) and its box (elements, inner first).
+  llvm::StringMap<DictionaryAttr> maps;
+  if (auto a = kernel->getAttrOfType<ArrayAttr>("parallax.tensor_maps"))
+    for (Attribute m : a) {
+      auto d = cast<DictionaryAttr>(m);
+      maps[d.getAs<StringAttr>("param").getValue()] = d;
+    }
+  auto ints = [](Attribute a) {
+    llvm::json::Array out;
+    for (Attribute x : cast<ArrayAttr>(a))
+      out.push_back(cast<IntegerAttr>(x).getInt());
+    return out;
+  };
+  for (auto [i, t] : llvm::enumerate(kernel.getFunctionType().getParams())) {
+    std::string name = cast<StringAttr>(names[i]).str();
+    if (auto it = maps.find(name); it != maps.end()) {
+      params.push_back(llvm::json::Object{
+          {"name", name},
+          {"type", "tensor_map"},
+          {"source", it->second.getAs<StringAttr>("source").str()},
+          {"shape", ints(it->second.get("shape"))},
+          {"box", ints(it->second.get("box"))}});
+      continue;
+    }
     params.push_back(llvm::json::Object{
-        {"name", cast<StringAttr>(names[i]).str()},
-        {"type", isa<LLVM::LLVMPointerType>(t) ? "ptr" : "i64"}});
+        {"name", name}, {"type", isa<LLVM::LLVMPointerType>(t) ? "ptr" : "i64"}});
+  }
   for (Attribute a : kernel->getAttrOfType<ArrayAttr>("parallax.grid"))
     grid.push_back(cast<StringAttr>(a).str());
   for (Attribute a : kernel->getAttrOfType<ArrayAttr>("parallax.block"))
@@ -452,7 +477,8 @@ mlir::parallax::generateKernel(const GenOptions &o) {
                           {"split_kv", tc.splitKv},
                           {"num_stages", tc.numStages},
                           {"min_ctas_per_sm", tc.minCtasPerSm},
-                          {"bulk_copy", o.bulkCopy && lookupTarget(o.chip)->computeCapability >= 90}}},
+                          {"bulk_copy", o.bulkCopy && lookupTarget(o.chip)->computeCapability >= 90},
+                          {"tma_copy", o.tmaCopy && lookupTarget(o.chip)->computeCapability >= 90}}},
   };
   if (o.tracePhases) {
     llvm::json::Array points;

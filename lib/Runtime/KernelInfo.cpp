@@ -186,7 +186,24 @@ Status parallax::rt::parseKernelInfo(const std::string &text, KernelInfo &out) {
     const Json *n = prm.get("name"), *t = prm.get("type");
     if (!n || !t)
       return Status::failure("a kernel parameter lacks name or type");
-    out.params.push_back({n->str, t->str == "ptr"});
+    Param param{n->str, t->str == "ptr"};
+    if (t->str == "tensor_map") {
+      const Json *src = prm.get("source"), *shape = prm.get("shape"), *box = prm.get("box");
+      if (!src || !shape || shape->kind != Json::Array || shape->arr.size() != 4 || !box ||
+          box->kind != Json::Array || box->arr.size() != 3)
+        return Status::failure("tensor map parameter '" + n->str +
+                               "' needs source, shape[4] and box[3]");
+      param.isTensorMap = true;
+      param.tensorMap.source = src->str;
+      for (const Json &x : shape->arr)
+        param.tensorMap.shape.push_back(static_cast<int64_t>(x.num));
+      for (const Json &x : box->arr)
+        param.tensorMap.box.push_back(static_cast<int64_t>(x.num));
+    } else if (t->str != "ptr" && t->str != "i64") {
+      return Status::failure("kernel parameter '" + n->str + "' has unknown type '" +
+                             t->str + "' (ptr, i64 or tensor_map)");
+    }
+    out.params.push_back(std::move(param));
   }
   for (int k = 0; k < 3; ++k) {
     out.grid[k] = grid->arr[k].str;
@@ -411,3 +428,20 @@ std::string parallax::rt::cacheKey(const KernelInfo &info,
   return buf;
 }
 
+Status parallax::rt::tensorMapShape(const Param &p, const std::map<std::string, int64_t> &dims,
+                                    std::vector<int64_t> &shape) {
+  shape.clear();
+  for (size_t d = 0; d < p.tensorMap.shape.size(); ++d) {
+    int64_t n = p.tensorMap.shape[d];
+    if (n < 0) {
+      std::string name = p.tensorMap.source + ".dim" + std::to_string(d);
+      auto it = dims.find(name);
+      if (it == dims.end())
+        return Status::failure("tensor map '" + p.name + "': no value given for dimension '" +
+                               name + "'");
+      n = it->second;
+    }
+    shape.push_back(n);
+  }
+  return Status::success();
+}

@@ -29,6 +29,48 @@ std::string parallax::rt::cudaErrorName(CUresult r) {
                              ": " + cudaErrorName(r_));                        \
   } while (0)
 
+Status parallax::rt::encodeTensorMap(const KernelInfo &info, const Param &p, CUdeviceptr source,
+                                     const std::map<std::string, int64_t> &dims,
+                                     CUtensorMap &out) {
+  std::vector<int64_t> shape;
+  if (Status s = tensorMapShape(p, dims, shape); !s)
+    return s;
+  const std::string &dt = info.options.dtype;
+  if (dt != "bf16" && dt != "f16")
+    return Status::failure("tensor map '" + p.name + "': dtype '" + dt +
+                           "' is not supported (bf16 or f16)");
+  const int64_t eb = 2;
+  // [B, H, L, D] (paged: [pages, H, page, D]) as {D, L, B x H}.
+  int64_t rows = shape[2], planes = shape[0] * shape[1], d = shape[3];
+  std::string where = "tensor map '" + p.name + "' of '" + p.tensorMap.source + "' [" +
+                      std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + ", " +
+                      std::to_string(shape[2]) + ", " + std::to_string(shape[3]) + "]";
+  if (source % 16)
+    return Status::failure(where + ": TMA needs the cache 16-byte aligned, got address " +
+                           std::to_string(source));
+  if (rows < 1 || planes < 1 || rows > (int64_t{1} << 32) || planes > (int64_t{1} << 32))
+    return Status::failure(where + ": every dimension must be 1 to 2^32");
+  cuuint64_t globalDim[3] = {static_cast<cuuint64_t>(d), static_cast<cuuint64_t>(rows),
+                             static_cast<cuuint64_t>(planes)};
+  cuuint64_t globalStrides[2] = {static_cast<cuuint64_t>(d * eb),
+                                 static_cast<cuuint64_t>(rows * d * eb)};
+  cuuint32_t box[3], elementStrides[3] = {1, 1, 1};
+  for (int k = 0; k < 3; ++k)
+    box[k] = static_cast<cuuint32_t>(p.tensorMap.box[k]);
+  CUresult r = cuTensorMapEncodeTiled(
+      &out, dt == "bf16" ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+      3, reinterpret_cast<void *>(source), globalDim, globalStrides, box, elementStrides,
+      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+      // A box row is 128 bytes: 256-byte promotion made the decode kernels
+      // 7-8% slower on the H200 (docs/performance.md, item 23).
+      CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    return Status::failure("cuTensorMapEncodeTiled for " + where + ", box " +
+                           std::to_string(box[0]) + "x" + std::to_string(box[1]) + "x" +
+                           std::to_string(box[2]) + ": " + cudaErrorName(r));
+  return Status::success();
+}
+
 static bool readFile(const std::string &path, std::string &out) {
   std::ifstream f(path, std::ios::binary);
   if (!f)
@@ -136,8 +178,20 @@ Status parallax::rt::launch(const Kernel &k,
   bool programmatic = launchesProgrammatically(k.info, options);
   std::vector<uint64_t> storage(k.info.params.size());
   std::vector<void *> args(k.info.params.size());
+  // Sized up front: args point into it.
+  std::vector<CUtensorMap> maps(k.info.params.size());
   for (size_t i = 0; i < k.info.params.size(); ++i) {
     const Param &p = k.info.params[i];
+    if (p.isTensorMap) {
+      auto it = ptrs.find(p.tensorMap.source);
+      if (it == ptrs.end())
+        return Status::failure("launch of " + k.info.entry + ": no pointer given for '" +
+                               p.tensorMap.source + "' (its tensor map '" + p.name + "')");
+      if (Status s = encodeTensorMap(k.info, p, it->second, dims, maps[i]); !s)
+        return Status::failure("launch of " + k.info.entry + ": " + s.error);
+      args[i] = &maps[i];
+      continue;
+    }
     if (p.isPointer) {
       auto it = ptrs.find(p.name);
       if (it == ptrs.end())

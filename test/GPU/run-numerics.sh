@@ -27,12 +27,14 @@ if command -v compute-sanitizer >/dev/null; then
     # splits), the general cluster merge (D=48, G=4: 4 splits; one warp
     # group, 59); a wide kernel (8 warp groups, 108) pushing and through the
     # workspace. sm_90 kernels launch programmatically by default: one
-    # workspace merge plainly too.
+    # workspace merge plainly too. Tensor-map copies: decode (the last
+    # tile's rows zeroed), paged, one stage, the wide kernel pushing, prefill.
     for spec in 1 29 33 57 66 70 74 "29 --num-splits=3 --max-cluster-splits=0" "29 --num-splits=2" \
         "29 --num-splits=3" "29 --num-splits=8 --max-cluster-splits=8" \
         "74 --num-splits=4 --max-cluster-splits=8" \
         "59 --num-splits=2" "29 --num-splits=3 --no-pdl --max-cluster-splits=0" \
-        "108 --num-splits=2" "108 --num-splits=3 --max-cluster-splits=0"; do
+        "108 --num-splits=2" "108 --num-splits=3 --max-cluster-splits=0" \
+        119 122 124 "126 --num-splits=2" 130; do
       c="${spec%% *}"; extra=""
       [ "$spec" != "$c" ] && extra="${spec#* }"
       line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")

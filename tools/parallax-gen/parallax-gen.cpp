@@ -43,6 +43,7 @@ static cl::opt<int> SplitKv("split-kv", cl::desc("CTAs split the key tiles: 1 on
 static cl::opt<int64_t> NumStages("num-stages", cl::desc("K/V shared-memory stages, 1 to 4 (0 = heuristic)"), cl::init(0), cl::cat(GenCategory));
 static cl::opt<int64_t> MinCtasPerSm("min-ctas-per-sm", cl::desc("ask ptxas to fit this many CTAs per SM (caps registers; 0 = heuristic)"), cl::init(0), cl::cat(GenCategory));
 static cl::opt<bool> BulkCopy("bulk-copy", cl::desc("sm_90+: K/V rows by cp.async.bulk (TMA engine) + mbarriers instead of cp.async"), cl::init(false), cl::cat(GenCategory));
+static cl::opt<bool> TmaCopy("tma", cl::desc("sm_90+: K/V tiles by tensor-map TMA copies (cp.async.bulk.tensor, 128-byte swizzle) + mbarriers instead of cp.async; the kernel takes a CUtensorMap per K/V cache, which the runtime encodes"), cl::init(false), cl::cat(GenCategory));
 static cl::opt<std::string> Name("name", cl::desc("kernel entry name (default: from the options)"), cl::init(""), cl::cat(GenCategory));
 static cl::opt<std::string> OutDir("o", cl::desc("output directory"), cl::init("."), cl::cat(GenCategory));
 static cl::opt<std::string> DumpDir("dump-dir", cl::desc("write every stage (01-...mlir ... 07-kernel.ptx) here"), cl::init(""), cl::cat(GenCategory));
@@ -73,6 +74,7 @@ int main(int argc, char **argv) {
   o.numWarps = NumWarps;
   o.numStages = NumStages;
   o.bulkCopy = BulkCopy;
+  o.tmaCopy = TmaCopy;
   o.minCtasPerSm = MinCtasPerSm;
   o.kvGroups = KvGroups;
   o.splitKv = SplitKv;

@@ -52,6 +52,44 @@ TEST(KernelInfo, RejectsBrokenMetadataWithAReason) {
   EXPECT_NE(s.error.find("lacks"), std::string::npos) << s.error;
 }
 
+TEST(KernelInfo, ParsesTensorMapParameters) {
+  std::string meta = kMeta;
+  std::string tail = R"({"name": "q.dim0", "type": "i64"}],)";
+  std::string maps = R"({"name": "q.dim0", "type": "i64"},
+      {"name": "k_cache.tensor_map", "type": "tensor_map", "source": "k_cache",
+       "shape": [-1, 8, -1, 128], "box": [64, 16, 1]}],)";
+  ASSERT_NE(meta.find(tail), std::string::npos);
+  meta.replace(meta.find(tail), tail.size(), maps);
+  KernelInfo info;
+  Status s = parseKernelInfo(meta, info);
+  ASSERT_TRUE(s.ok) << s.error;
+  ASSERT_EQ(info.params.size(), 4u);
+  const Param &p = info.params[3];
+  EXPECT_TRUE(p.isTensorMap);
+  EXPECT_FALSE(p.isPointer);
+  EXPECT_EQ(p.tensorMap.source, "k_cache");
+  EXPECT_EQ(p.tensorMap.box, (std::vector<int64_t>{64, 16, 1}));
+  EXPECT_FALSE(info.params[2].isTensorMap);
+
+  // The dynamic dimensions come from the launch, by the source's name.
+  std::vector<int64_t> shape;
+  ASSERT_TRUE(tensorMapShape(p, {{"k_cache.dim0", 3}, {"k_cache.dim2", 4096}}, shape).ok);
+  EXPECT_EQ(shape, (std::vector<int64_t>{3, 8, 4096, 128}));
+  s = tensorMapShape(p, {{"k_cache.dim0", 3}}, shape);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.error.find("k_cache.dim2"), std::string::npos) << s.error;
+
+  // A tensor map without its shape, and an unknown parameter type.
+  std::string broken = meta;
+  broken.replace(broken.find(R"("shape": [-1, 8, -1, 128], )"), 27, "");
+  EXPECT_FALSE(parseKernelInfo(broken, info).ok);
+  std::string unknown = kMeta;
+  unknown.replace(unknown.find(R"("type": "i64")"), 13, R"("type": "f32")");
+  s = parseKernelInfo(unknown, info);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.error.find("unknown type 'f32'"), std::string::npos) << s.error;
+}
+
 TEST(KernelInfo, EvaluatesGridFormulas) {
   std::map<std::string, int64_t> dims = {{"q.dim0", 3}, {"q.dim2", 65}};
   int64_t v = 0;

@@ -45,6 +45,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<bool> bulkCopy{*this, "bulk-copy",
                         llvm::cl::desc("sm_90+: K/V rows by cp.async.bulk + mbarriers"),
                         llvm::cl::init(false)};
+  Option<bool> tmaCopy{*this, "tma-copy",
+                       llvm::cl::desc("sm_90+: K/V tiles by tensor-map TMA copies + mbarriers"),
+                       llvm::cl::init(false)};
 };
 
 /// From convert-parallax-to-nvvm's output to a pure LLVM/NVVM-dialect module

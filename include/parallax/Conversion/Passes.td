@@ -45,6 +45,11 @@ def ConvertParallaxToNVVM : Pass<"convert-parallax-to-nvvm", "ModuleOp"> {
            "On sm_90 and later, copy K/V rows with cp.async.bulk (the TMA "
            "engine) completing on one mbarrier per stage instead of 16-byte "
            "cp.async per thread (ignored below sm_90)">,
+    Option<"tmaCopy", "tma-copy", "bool", /*default=*/"false",
+           "On sm_90 and later, copy each K/V tile with tensor-map TMA copies "
+           "(cp.async.bulk.tensor, one per 128-byte column block, 128-byte "
+           "swizzle) completing on one mbarrier per stage; the kernel takes a "
+           "CUtensorMap per K/V source (ignored below sm_90)">,
     Option<"kvGroups", "kv-groups", "int64_t", /*default=*/"1",
            "Warp groups per CTA that split the key tiles and merge (m, d, O) at "
            "the end through shared memory (decode: more bytes in flight)">,
@@ -79,6 +84,8 @@ def ParallaxCheckResources : Pass<"parallax-check-resources", "ModuleOp"> {
            "Shared-memory stages for K/V tiles">,
     Option<"bulkCopy", "bulk-copy", "bool", /*default=*/"false",
            "Bulk copies (sm_90+) and their mbarriers">,
+    Option<"tmaCopy", "tma-copy", "bool", /*default=*/"false",
+           "Tensor-map TMA copies (sm_90+) and their mbarriers">,
     Option<"kvGroups", "kv-groups", "int64_t", /*default=*/"1",
            "Warp groups splitting the key tiles">,
     Option<"splitKv", "split-kv", "bool", /*default=*/"false",

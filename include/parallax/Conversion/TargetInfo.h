@@ -55,6 +55,16 @@ inline int64_t stagedRowStride(int64_t rowBytes, bool bulkCopy) {
   return rowBytes + (stagedRowsSwizzled(rowBytes, bulkCopy) ? 0 : 16);
 }
 
+/// Tensor-map (TMA) copies, sm_90+: a tile is staged as column blocks of 128
+/// bytes, [block][row][128 bytes], each written by one copy with the
+/// 128-byte swizzle (16-byte chunk c of a block's row r at c ^ (r % 8)); a
+/// box has at most 256 rows.
+inline constexpr int64_t kTensorMapBlockBytes = 128;
+inline constexpr int64_t kTensorMapMaxBoxRows = 256;
+/// The swizzle repeats every 8 rows of 128 bytes: where it starts, shared
+/// memory must be aligned to 1024 bytes.
+inline constexpr int64_t kTensorMapSwizzleAlign = 1024;
+
 /// All supported targets, in order.
 llvm::ArrayRef<TargetInfo> supportedTargets();
 /// The target for `chip`, or nullptr.

@@ -34,6 +34,7 @@ struct GenOptions {
   int64_t blockM = 0, blockN = 0, numWarps = 0; ///< 0 = heuristic
   int64_t numStages = 0;      ///< K/V shared-memory stages, 1-4 (0 = heuristic)
   bool bulkCopy = false;      ///< cp.async.bulk + mbarriers where the chip has them (sm_90+)
+  bool tmaCopy = false;       ///< tensor-map TMA copies + mbarriers (sm_90+)
   int64_t minCtasPerSm = 0;   ///< occupancy request to ptxas (0 = heuristic)
   int64_t kvGroups = 0;       ///< warp groups splitting the keys (0 = heuristic)
   int splitKv = -1;           ///< CTAs split the keys too (-1 = heuristic: decode)

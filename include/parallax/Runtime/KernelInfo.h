@@ -25,9 +25,20 @@ struct Status {
   explicit operator bool() const { return ok; }
 };
 
+/// A CUtensorMap passed by value (tma-copy kernels). The launch encodes it
+/// from the source's pointer and shape, as the 3-D tensor {D, L, B x H} of a
+/// [B, H, L, D] cache with the 128-byte swizzle (encodeTensorMap).
+struct TensorMapParam {
+  std::string source;         ///< the pointer parameter it maps
+  std::vector<int64_t> shape; ///< the source's shape; -1: SOURCE.dimN at launch
+  std::vector<int64_t> box;   ///< elements per copy, innermost first
+};
+
 struct Param {
   std::string name;
-  bool isPointer; ///< else a 64-bit integer (a dynamic dimension)
+  bool isPointer; ///< else a 64-bit integer (a dynamic dimension) or a tensor map
+  bool isTensorMap = false;
+  TensorMapParam tensorMap;
 };
 
 /// The generator options recorded in the metadata.
@@ -64,6 +75,12 @@ struct KernelInfo {
 };
 
 Status parseKernelInfo(const std::string &json, KernelInfo &out);
+
+/// The global shape of a tensor map's source: its metadata shape with the
+/// dynamic dimensions taken from `dims` (SOURCE.dimN), or an error naming
+/// the missing one.
+Status tensorMapShape(const Param &p, const std::map<std::string, int64_t> &dims,
+                      std::vector<int64_t> &shape);
 
 /// How the kernel can merge a launch's splits inside thread-block clusters
 /// (on chip, without the workspace's global round trip).

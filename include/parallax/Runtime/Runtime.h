@@ -39,7 +39,14 @@ struct Kernel {
 Status loadKernel(const std::string &jsonPath, Kernel &out,
                   const CacheOptions &cache = defaultCacheOptions());
 
-/// Launches with pointers and dimensions by parameter name; every parameter
+/// Encodes tensor-map parameter `p` (Param::isTensorMap) of a kernel for the
+/// cache at `source` with the launch's dimensions; errors name the map, the
+/// shape and CUDA's error.
+Status encodeTensorMap(const KernelInfo &info, const Param &p, CUdeviceptr source,
+                       const std::map<std::string, int64_t> &dims, CUtensorMap &out);
+
+/// Launches with pointers and dimensions by parameter name (tensor maps are
+/// encoded from their source's pointer); every parameter
 /// must be given. Checks the launch error (not the kernel's completion).
 Status launch(const Kernel &k, const std::map<std::string, CUdeviceptr> &ptrs,
               const std::map<std::string, int64_t> &dims, CUstream stream = 0,

@@ -111,6 +111,30 @@ LogicalResult checkShapeRules(const ProgramInfo &p, Operation *at) {
   return success();
 }
 
+/// Tensor-map copies stage a tile as column blocks of 128 bytes (the widest
+/// box row the 128-byte swizzle allows) and address it by (column, row,
+/// batch x heads + head), so rows must be whole blocks and the sources
+/// [B, H, L, D] caches (paged ones included: [pages, H, page, D]).
+LogicalResult checkTensorMapCopies(const ProgramInfo &p) {
+  int64_t rowBytes = p.headDim * p.eltBytes();
+  if (rowBytes % kTensorMapBlockBytes)
+    return p.loop->emitError()
+           << "tma-copy stages rows in 128-byte column blocks: head dim "
+           << p.headDim << " x " << p.eltBytes() << " bytes = " << rowBytes
+           << " is not a multiple of 128 (supported head dims: multiples of "
+           << kTensorMapBlockBytes / p.eltBytes() << ")";
+  if (p.blockN > kTensorMapMaxBoxRows)
+    return p.loop->emitError() << "tma-copy copies a tile of block-n rows in one box: "
+                               << "block-n " << p.blockN << " is over "
+                               << kTensorMapMaxBoxRows;
+  for (TileLoadOp l : p.loopLoads)
+    if (cast<RankedTensorType>(l.getSource().getType()).getRank() != 4)
+      return l.emitError() << "tma-copy needs K/V sources laid out [B, H, L, D] "
+                              "(or paged [pages, H, page, D]); packed varlen "
+                              "[T, H, D] sources are copied with cp.async";
+  return success();
+}
+
 LogicalResult checkResources(const ProgramInfo &p, const TargetInfo &t,
                              int64_t stages, Operation *at) {
   int64_t smem = p.sharedBytes(stages);
@@ -162,13 +186,19 @@ std::string gridFormula(Value ub, func::FuncOp func) {
 /// against the shape rules and the target's resources (errors at the op).
 FailureOr<ProgramInfo> analyzeFor(func::FuncOp f, const TargetInfo &target,
                                   int64_t kvGroups, bool splitKv, bool bulkCopy,
-                                  int64_t numStages) {
+                                  bool tmaCopy, int64_t numStages) {
   FailureOr<ProgramInfo> info = analyze(f);
   if (failed(info))
     return failure();
   info->kvGroups = kvGroups;
   info->splitKv = splitKv;
   info->bulkCopy = bulkCopy && target.computeCapability >= 90;
+  info->tmaCopy = tmaCopy && target.computeCapability >= 90;
+  if (info->bulkCopy && info->tmaCopy)
+    return f.emitError() << "bulk-copy and tma-copy are two ways of copying the "
+                            "K/V tiles; choose one";
+  if (info->tmaCopy && failed(checkTensorMapCopies(*info)))
+    return failure();
   info->clusterMerge = splitKv && target.computeCapability >= 90;
   if (failed(checkShapeRules(*info, info->loop)) ||
       failed(checkResources(*info, target, numStages, info->loop)))
@@ -232,12 +262,13 @@ struct ConvertParallaxToNVVMPass
       auto arrTy = LLVM::LLVMArrayType::get(b.getI8Type(), 0);
       auto global = LLVM::GlobalOp::create(
           b, module.getLoc(), arrTy, /*isConstant=*/false, LLVM::Linkage::External,
-          "parallax_dynamic_smem", Attribute(), /*alignment=*/16, /*addrSpace=*/3);
+          "parallax_dynamic_smem", Attribute(),
+          /*alignment=*/tmaCopy ? kTensorMapSwizzleAlign : 16, /*addrSpace=*/3);
       (void)global;
     }
     for (func::FuncOp f : funcs) {
       FailureOr<ProgramInfo> info =
-          analyzeFor(f, *target, kvGroups, splitKv, bulkCopy, numStages);
+          analyzeFor(f, *target, kvGroups, splitKv, bulkCopy, tmaCopy, numStages);
       if (failed(info))
         return signalPassFailure();
       SmallVector<Attribute> grid;
@@ -281,7 +312,7 @@ struct CheckResourcesPass
       f.walk([&](scf::ForallOp) { hasProgram = true; });
       if (!hasProgram)
         return WalkResult::advance();
-      if (failed(analyzeFor(f, *target, kvGroups, splitKv, bulkCopy, numStages)))
+      if (failed(analyzeFor(f, *target, kvGroups, splitKv, bulkCopy, tmaCopy, numStages)))
         return WalkResult::interrupt();
       return WalkResult::advance();
     });

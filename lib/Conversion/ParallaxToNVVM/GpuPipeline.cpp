@@ -25,12 +25,14 @@ void mlir::parallax::buildGpuPipeline(OpPassManager &pm,
   res.numStages = o.numStages;
   res.kvGroups = o.kvGroups;
   res.bulkCopy = o.bulkCopy;
+  res.tmaCopy = o.tmaCopy;
   pm.addPass(createParallaxCheckResources(res));
   ConvertParallaxToNVVMOptions nvvm;
   nvvm.chip = o.chip;
   nvvm.numStages = o.numStages;
   nvvm.kvGroups = o.kvGroups;
   nvvm.bulkCopy = o.bulkCopy;
+  nvvm.tmaCopy = o.tmaCopy;
   pm.addPass(createConvertParallaxToNVVM(nvvm));
   buildNVVMToLLVMPipeline(pm);
 }

@@ -222,6 +222,60 @@ Value KernelBuilder::bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
   return mulc(valid, rowBytes);
 }
 
+int64_t KernelBuilder::tmaCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst,
+                                         Value bar) {
+  // The map is the source as a 3-D tensor {D, L, B x H} (the runtime encodes
+  // it; paged caches: {D, page, pages x H}); a box is 128 bytes x block-n rows.
+  auto srcType = cast<RankedTensorType>(op.getSource().getType());
+  int64_t heads = srcType.getDimSize(1);
+  Value bIdx = tileScalar(op.getBatch(), oldIv, iv);
+  Value head = tileScalar(op.getHead(), oldIv, iv);
+  Value row0 = tileScalar(op.getRow(), oldIv, iv);
+  auto i32Of = [&](Value v) { return arith::TruncIOp::create(b, loc, i32(), v).getResult(); };
+  Value rowCoord = i32Of(row0);
+  Value plane = i32Of(add(mulc(bIdx, heads), head));
+  auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  int64_t rowBytes = p.headDim * p.eltBytes(), blocks = rowBytes / kTensorMapBlockBytes;
+  int64_t blockElems = kTensorMapBlockBytes / p.eltBytes();
+  for (int64_t k = 0; k < blocks; ++k) {
+    Value to = gep(dst, c64(k * p.blockN * kTensorMapBlockBytes));
+    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+        b, loc, LLVM::AddrSpaceCastOp::create(b, loc, ptrCluster, to),
+        tensorMapOf.at(op.getSource()), ValueRange{c32(k * blockElems), rowCoord, plane}, bar,
+        ValueRange{}, Value(), Value(), NVVM::TMALoadMode::TILE, /*isCTAOnly=*/false,
+        NVVM::CTAGroupKindAttr(), Value());
+  }
+  return p.blockN * rowBytes;
+}
+
+void KernelBuilder::zeroRowsPastSequence(TileLoadOp op, Value iv, Value dst) {
+  Value first = arith::SubIOp::create(b, loc, tileLimit(op, nullptr, iv),
+                                      tileScalar(op.getRow(), nullptr, iv));
+  int64_t chunksPerBlock = kTensorMapBlockBytes / 16;
+  int64_t chunks = p.tileBytes() / 16, threads = 32 * p.warps;
+  Value tid = add(mulc(warp, 32), lane);
+  auto v4 = VectorType::get({4}, i32());
+  Value zero = LLVM::ZeroOp::create(b, loc, v4);
+  for (int64_t k0 = 0; k0 < chunks; k0 += threads) {
+    // Chunk k of [block][row][8 chunks]: row (k / 8) % block-n.
+    Value k = addc(tid, k0);
+    Value row = arith::RemSIOp::create(b, loc, arith::DivSIOp::create(b, loc, k, c64(chunksPerBlock)),
+                                       c64(p.blockN));
+    Value past = arith::AndIOp::create(
+        b, loc, lt(k, c64(chunks)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, row, first));
+    auto ifOp = scf::IfOp::create(b, loc, past, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    LLVM::StoreOp::create(b, loc, zero, gep(dst, mulc(k, 16)), 16);
+  }
+  // These generic writes come before the tensor-map copy that refills the
+  // stage (the async proxy).
+  NVVM::FenceProxyOp::create(
+      b, loc, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+}
+
 bool KernelBuilder::copiesWholeRows(TileLoadOp op) const {
   int64_t chunksPerRow = p.headDim * p.eltBytes() / 16, threads = 32 * p.warps;
   return threads % chunksPerRow == 0 && op.getRows() * chunksPerRow % threads == 0;
@@ -784,15 +838,16 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     NVVM::BarrierOp::create(b, loc, Type(), id, c32(32 * p.warps),
                             NVVM::BarrierReductionAttr(), Value());
   };
-  // Bulk copies complete on one mbarrier per group and stage; warp 0 lane 0
-  // of the group (the leader) initializes them and registers each stage's
-  // bytes. Phase k of a stage's barrier is its k-th tile.
+  // Bulk and tensor-map copies complete on one mbarrier per group and stage;
+  // warp 0 lane 0 of the group (the leader) initializes them and registers
+  // each stage's bytes (and issues the tensor-map copies). Phase k of a
+  // stage's barrier is its k-th tile.
   Value leader;
   auto barrierOf = [&](Value stage) {
     Value idx = add(mulc(group, stages), stage);
     return gep(smem, addc(mulc(idx, 8), p.stagingBytes(stages)));
   };
-  if (p.bulkCopy) {
+  if (p.usesMbarriers()) {
     leader = arith::AndIOp::create(
         b, loc,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, warp, c64(0)),
@@ -808,6 +863,20 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     groupBarrier();
   }
   auto issue = [&](Value ivIndex, Value stage) {
+    if (p.tmaCopy) {
+      auto ifOp = scf::IfOp::create(b, loc, leader, false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value bar = barrierOf(stage);
+      int64_t bytes = static_cast<int64_t>(p.loopLoads.size()) * p.tileBytes();
+      NVVM::MBarrierArriveExpectTxOp::create(
+          b, loc, Type(), bar, c32(bytes),
+          NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA),
+          b.getBoolAttr(false), Value());
+      for (TileLoadOp l : p.loopLoads)
+        tmaCopyTileToSmem(l, oldIv, ivIndex, stageBase(stage, loadSlot.at(l)), bar);
+      return;
+    }
     if (!p.bulkCopy) {
       auto copyAll = [&](bool masked) {
         for (TileLoadOp l : p.loopLoads)
@@ -849,7 +918,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
         b.getBoolAttr(false), Value());
   };
   auto commit = [&]() {
-    if (!p.bulkCopy)
+    if (!p.usesMbarriers())
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
   };
   // Prologue: tiles 0 .. stages-2 of this group, one commit group each.
@@ -878,7 +947,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   SmallVector<Value> loopInits(flatInits);
   int64_t stageArg = loopInits.size();
   loopInits.push_back(c64(0));
-  if (p.bulkCopy)
+  if (p.usesMbarriers())
     loopInits.push_back(c64(0));
   auto newLoop = scf::ForOp::create(b, loc, lb, ub, groupsIdx, loopInits);
   OpBuilder::InsertionGuard guard(b);
@@ -905,7 +974,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     }
     commit();
   }
-  if (p.bulkCopy) {
+  if (p.usesMbarriers()) {
     Value parity = newLoop.getRegionIterArgs()[stageArg + 1];
     waitBarrierPhase(barrierOf(stage), arith::TruncIOp::create(b, loc, i32(), parity),
                      NVVM::MemScopeKind::CTA);
@@ -915,8 +984,22 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   // Every thread's copies of this stage are visible to the whole group. Bulk
   // copies need no barrier (each thread waited on the mbarrier), except for
   // zero-filled tail rows written in this same iteration (one stage only).
-  if (!p.bulkCopy || stages == 1)
+  if (!p.usesMbarriers() || (p.bulkCopy && stages == 1))
     groupBarrier();
+  if (p.tmaCopy) {
+    // The sequence's last tile: its rows past the end, zeroed before use.
+    Value whole = tileInSequence(p.loopLoads.front(), nullptr, iv);
+    for (TileLoadOp l : llvm::drop_begin(p.loopLoads))
+      whole = arith::AndIOp::create(b, loc, whole, tileInSequence(l, nullptr, iv));
+    auto ifOp = scf::IfOp::create(
+        b, loc, arith::XOrIOp::create(b, loc, whole, arith::ConstantIntOp::create(b, loc, 1, 1)),
+        false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (TileLoadOp l : p.loopLoads)
+      zeroRowsPastSequence(l, iv, stageBase(stage, loadSlot.at(l)));
+    groupBarrier();
+  }
   for (TileLoadOp l : p.loopLoads)
     frags[l.getResult()] = SmemTile{stageBase(stage, loadSlot.at(l))};
 
@@ -935,9 +1018,9 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   }
   // Every warp is done with this stage before the next prefetch reuses it.
   groupBarrier();
-  int64_t barriersPerIteration = (!p.bulkCopy || stages == 1) ? 2 : 1;
+  int64_t barriersPerIteration = (!p.usesMbarriers() || (p.bulkCopy && stages == 1)) ? 2 : 1;
   flatYield.push_back(sel(lastStage, c64(0), addc(stage, 1)));
-  if (p.bulkCopy) {
+  if (p.usesMbarriers()) {
     Value parity = newLoop.getRegionIterArgs()[stageArg + 1];
     flatYield.push_back(sel(lastStage, arith::XOrIOp::create(b, loc, parity, c64(1)), parity));
   }
@@ -1072,6 +1155,29 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
     params.push_back(i64());
     paramNames.push_back(b.getStringAttr("num_splits"));
   }
+  // Tensor-map copies: one CUtensorMap per K/V source, passed by value in
+  // parameter space (128 bytes, 64-byte aligned) as TMA requires; the
+  // runtime encodes it from the source's pointer and shape.
+  SmallVector<Value> mapSources;
+  SmallVector<Attribute> mapInfo;
+  if (p.tmaCopy)
+    for (TileLoadOp l : p.loopLoads) {
+      if (llvm::is_contained(mapSources, l.getSource()))
+        continue;
+      mapSources.push_back(l.getSource());
+      unsigned i = cast<BlockArgument>(l.getSource()).getArgNumber();
+      params.push_back(LLVM::LLVMPointerType::get(ctx));
+      paramNames.push_back(b.getStringAttr(nameOf(i) + ".tensor_map"));
+      SmallVector<int64_t> shape; // -1: the dimension parameter SOURCE.dimN
+      for (int64_t n : cast<RankedTensorType>(l.getSource().getType()).getShape())
+        shape.push_back(ShapedType::isDynamic(n) ? -1 : n);
+      mapInfo.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("param", paramNames.back()),
+           b.getNamedAttr("source", b.getStringAttr(nameOf(i))),
+           b.getNamedAttr("shape", b.getI64ArrayAttr(shape)),
+           b.getNamedAttr("box", b.getI64ArrayAttr({kTensorMapBlockBytes / p.eltBytes(),
+                                                    p.blockN, 1}))}));
+    }
   b.setInsertionPoint(func);
   auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), params);
   kernel = LLVM::LLVMFuncOp::create(b, loc, func.getSymName(), fnType);
@@ -1081,6 +1187,17 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   if (minCtasPerSm > 0)
     kernel->setAttr("nvvm.minctasm", b.getI32IntegerAttr(minCtasPerSm));
   kernel->setAttr("parallax.param_names", b.getArrayAttr(paramNames));
+  unsigned firstMap = params.size() - mapSources.size();
+  for (unsigned k = 0; k < mapSources.size(); ++k) {
+    kernel.setArgAttr(firstMap + k, LLVM::LLVMDialect::getByValAttrName(),
+                      TypeAttr::get(LLVM::LLVMArrayType::get(b.getI8Type(), 128)));
+    kernel.setArgAttr(firstMap + k, LLVM::LLVMDialect::getAlignAttrName(),
+                      b.getI64IntegerAttr(64));
+    kernel.setArgAttr(firstMap + k, NVVM::NVVMDialect::getGridConstantAttrName(),
+                      b.getUnitAttr());
+  }
+  if (!mapInfo.empty())
+    kernel->setAttr("parallax.tensor_maps", b.getArrayAttr(mapInfo));
   kernel->setAttr("parallax.block", b.getI64ArrayAttr({threads, 1, 1}));
   kernel->setAttr("parallax.shared_bytes", b.getI64IntegerAttr(p.sharedBytes(stages)));
   Block *entry = kernel.addEntryBlock(b);
@@ -1095,8 +1212,10 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   if (p.splitKv) {
     workspace = entry->getArgument(func.getNumArguments() + 1);
     counters = entry->getArgument(func.getNumArguments() + 2);
-    numSplits = entry->getArguments().back();
+    numSplits = entry->getArgument(firstMap - 1);
   }
+  for (auto [k, src] : llvm::enumerate(mapSources))
+    tensorMapOf[src] = entry->getArgument(firstMap + k);
 
   auto sym = LLVM::AddressOfOp::create(
       b, loc, LLVM::LLVMPointerType::get(ctx, 3), "parallax_dynamic_smem");

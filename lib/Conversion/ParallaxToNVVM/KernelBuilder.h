@@ -59,6 +59,9 @@ struct ProgramInfo {
   /// K/V rows arrive by cp.async.bulk (the TMA engine, sm_90+) and complete
   /// on one mbarrier per stage, instead of 16-byte cp.async per thread.
   bool bulkCopy = false;
+  /// sm_90+: each K/V tile by tensor-map copies of 128-byte column blocks
+  /// (kTensorMapBlockBytes), on one mbarrier per stage.
+  bool tmaCopy = false;
   Type elt;              ///< bf16 or f16
   SmallVector<TileLoadOp> loopLoads; ///< K/V tiles, in order
   /// f32 registers per thread of the loop-carried (m, d, O) tiles: what the
@@ -83,6 +86,8 @@ struct ProgramInfo {
     return Layout::R16;
   }
 
+  /// Bulk and tensor-map copies complete on mbarriers, not cp.async groups.
+  bool usesMbarriers() const { return bulkCopy || tmaCopy; }
   int64_t eltBytes() const { return elt.getIntOrFloatBitWidth() / 8; }
   /// Staged K/V rows (stagedRowsSwizzled): swizzled, every 128-byte
   /// shared-memory wavefront of a copy is one whole 128-byte global segment;
@@ -103,7 +108,7 @@ struct ProgramInfo {
   }
   /// Then one mbarrier per group and stage (bulk copies), never overlapped.
   int64_t sharedBytes(int64_t stages) const {
-    return stagingBytes(stages) + (bulkCopy ? kvGroups * stages * 8 : 0);
+    return stagingBytes(stages) + (usesMbarriers() ? kvGroups * stages * 8 : 0);
   }
   /// Registers per thread held across the loop and in one iteration.
   int64_t registerEstimate() const {
@@ -404,6 +409,14 @@ private:
   Value tileInSequence(TileLoadOp op, Value oldIv, Value iv);
   Value bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst,
                            Value bar);
+  /// Tensor-map copies of the tile into `dst`, one per 128-byte column block
+  /// (the caller's leader thread issues them); returns the bytes they deliver
+  /// (whole boxes: rows past the tensor's end arrive as zeros and count).
+  int64_t tmaCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst, Value bar);
+  /// Tensor-map copies bring whole boxes: rows of the tile at `dst` past the
+  /// sequence (inside the cache, so stale) are overwritten with zeros, as
+  /// cp.async's zero-fill gives; masked keys must meet finite values in P V.
+  void zeroRowsPastSequence(TileLoadOp op, Value iv, Value dst);
   /// Global element offset of `row`, d = 0, of a K/V tile load's source:
   /// head-major [B, H, L, D] or packed token-major [T, H, D]; and the row
   /// stride in elements.
@@ -430,11 +443,19 @@ private:
   /// Byte offset of 16-byte chunk (laneChunk + chunkConst) of staged row
   /// (laneRow + rowConst), with the swizzle. rowConst % 8 == 0, and laneChunk
   /// and chunkConst share no bits, so the constants stay foldable offsets.
+  /// Tensor-map tiles are column blocks of 8 chunks ([block][row][128 B]):
+  /// the block comes from chunkConst (laneChunk < 8), the swizzle is the same.
   Value stagedOffset(Value laneRow, int64_t rowConst, Value laneChunk,
                      int64_t chunkConst) {
     assert(rowConst % 8 == 0 && "row constant must keep row % 8");
     Value chunk = laneChunk;
-    int64_t constBytes = rowConst * p.smemStride() + chunkConst * 16;
+    int64_t rowStride = p.tmaCopy ? kTensorMapBlockBytes : p.smemStride();
+    int64_t constBytes = rowConst * rowStride + chunkConst * 16;
+    if (p.tmaCopy) {
+      int64_t chunksPerBlock = kTensorMapBlockBytes / 16;
+      constBytes = rowConst * rowStride + (chunkConst % chunksPerBlock) * 16 +
+                   chunkConst / chunksPerBlock * p.blockN * kTensorMapBlockBytes;
+    }
     if (p.swizzled()) {
       if (chunkConst & 7)
         chunk = arith::XOrIOp::create(b, loc, chunk, c64(chunkConst & 7));
@@ -442,7 +463,7 @@ private:
           b, loc, chunk, arith::AndIOp::create(b, loc, laneRow, c64(7)));
       constBytes -= (chunkConst & 7) * 16;
     }
-    return addc(add(mulc(laneRow, p.smemStride()), mulc(chunk, 16)), constBytes);
+    return addc(add(mulc(laneRow, rowStride), mulc(chunk, 16)), constBytes);
   }
   std::tuple<Value, Value, Value> ldmatrixLanes() {
     Value m = arith::DivSIOp::create(b, loc, lane, c64(8));
@@ -488,6 +509,7 @@ private:
 
   LLVM::LLVMFuncOp kernel;
   DenseMap<Value, Value> argPtr;                       // func arg -> ptr<1>
+  DenseMap<Value, Value> tensorMapOf; // K/V source -> its CUtensorMap (param space, generic ptr)
   DenseMap<std::pair<Value, int64_t>, Value> dynDims;  // (arg, dim) -> i64
   Value outPtr, smem, lane, warp, g, c;
   Value group; ///< which warp group (key split) this thread belongs to
