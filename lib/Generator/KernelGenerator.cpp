@@ -178,6 +178,11 @@ static std::string kernelName(const GenOptions &o) {
     os << "_w" << o.window;
   if (o.pageSize)
     os << "_page" << o.pageSize;
+  // Its own name, so it does not replace the cp.async kernel beside it (and
+  // takes tensor-map parameters that kernel does not).
+  const TargetInfo *t = lookupTarget(o.chip);
+  if (o.tmaCopy && t && t->computeCapability >= 90)
+    os << "_tma";
   return os.str();
 }
 

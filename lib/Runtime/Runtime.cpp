@@ -32,6 +32,9 @@ std::string parallax::rt::cudaErrorName(CUresult r) {
 Status parallax::rt::encodeTensorMap(const KernelInfo &info, const Param &p, CUdeviceptr source,
                                      const std::map<std::string, int64_t> &dims,
                                      CUtensorMap &out) {
+  if (!p.isTensorMap || p.tensorMap.shape.size() != 4 || p.tensorMap.box.size() != 3)
+    return Status::failure("parameter '" + p.name +
+                           "' is not a tensor map of a [B, H, L, D] source with a 3-D box");
   std::vector<int64_t> shape;
   if (Status s = tensorMapShape(p, dims, shape); !s)
     return s;
@@ -48,8 +51,11 @@ Status parallax::rt::encodeTensorMap(const KernelInfo &info, const Param &p, CUd
   if (source % 16)
     return Status::failure(where + ": TMA needs the cache 16-byte aligned, got address " +
                            std::to_string(source));
-  if (rows < 1 || planes < 1 || rows > (int64_t{1} << 32) || planes > (int64_t{1} << 32))
-    return Status::failure(where + ": every dimension must be 1 to 2^32");
+  // The kernel's copy coordinates are signed 32-bit.
+  const int64_t maxCoord = (int64_t{1} << 31) - 1;
+  if (rows < 1 || planes < 1 || rows > maxCoord || planes > maxCoord)
+    return Status::failure(where + ": L and B x H must be 1 to 2^31 - 1 (got " +
+                           std::to_string(rows) + " and " + std::to_string(planes) + ")");
   cuuint64_t globalDim[3] = {static_cast<cuuint64_t>(d), static_cast<cuuint64_t>(rows),
                              static_cast<cuuint64_t>(planes)};
   cuuint64_t globalStrides[2] = {static_cast<cuuint64_t>(d * eb),
@@ -62,7 +68,7 @@ Status parallax::rt::encodeTensorMap(const KernelInfo &info, const Param &p, CUd
       3, reinterpret_cast<void *>(source), globalDim, globalStrides, box, elementStrides,
       CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
       // A box row is 128 bytes: 256-byte promotion made the decode kernels
-      // 7-8% slower on the H200 (docs/performance.md, item 23).
+      // 7-11% slower on the H200 (docs/performance.md, item 23).
       CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
     return Status::failure("cuTensorMapEncodeTiled for " + where + ", box " +

@@ -1,7 +1,7 @@
 // RUN: parallax-opt %s -split-input-file -parallax-tile-attention="block-m=16 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_90 tma-copy=true" -verify-diagnostics | FileCheck %s
 // RUN: parallax-opt %s -split-input-file -parallax-tile-attention="block-m=16 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_80 tma-copy=true" | FileCheck %s --check-prefix=SM80
 // RUN: not parallax-opt %s -split-input-file -parallax-tile-attention="block-m=16 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_90 tma-copy=true bulk-copy=true" 2>&1 | FileCheck %s --check-prefix=BOTH
-// BOTH: error: bulk-copy and tma-copy are two ways of copying the K/V tiles; choose one
+// BOTH: error: bulk-copy and tma-copy (parallax-gen --bulk-copy and --tma) are two ways of copying the K/V tiles; choose one
 
 // Tensor-map copies: one CUtensorMap per K/V source, by value in parameter
 // space (128 bytes, 64-byte aligned, grid constant), after the other
@@ -40,7 +40,7 @@ func.func @d128(%q: tensor<?x1x?x128xbf16>, %k: tensor<?x1x?x128xbf16>, %v: tens
 
 // 96 x 2 = 192-byte rows are not whole 128-byte blocks.
 func.func @d96(%q: tensor<1x1x64x96xbf16>) -> tensor<1x1x64x96xbf16> {
-  // expected-error @+1 {{tma-copy stages rows in 128-byte column blocks: head dim 96 x 2 bytes = 192 is not a multiple of 128 (supported head dims: multiples of 64)}}
+  // expected-error @+1 {{tma-copy (--tma) stages rows in 128-byte column blocks: head dim 96 x 2 bytes = 192 is not a multiple of 128 (supported head dims: multiples of 64)}}
   %o = parallax.attention %q, %q, %q : tensor<1x1x64x96xbf16>, tensor<1x1x64x96xbf16>, tensor<1x1x64x96xbf16> -> tensor<1x1x64x96xbf16>
   return %o : tensor<1x1x64x96xbf16>
 }
@@ -49,7 +49,7 @@ func.func @d96(%q: tensor<1x1x64x96xbf16>) -> tensor<1x1x64x96xbf16> {
 
 // Packed varlen K/V ([T, H, D]) rows are H x D apart: not a [B, H, L, D] cache.
 func.func @varlen(%q: tensor<?x4x64xbf16>, %k: tensor<?x4x64xbf16>, %v: tensor<?x4x64xbf16>, %cuq: tensor<?xi32>, %cuk: tensor<?xi32>) -> tensor<?x4x64xbf16> {
-  // expected-error @+1 {{tma-copy needs K/V sources laid out [B, H, L, D] (or paged [pages, H, page, D]); packed varlen [T, H, D] sources are copied with cp.async}}
+  // expected-error @+1 {{tma-copy (--tma) needs K/V sources laid out [B, H, L, D] (or paged [pages, H, page, D]), not packed varlen [T, H, D] ones; drop it for this kernel}}
   %o = parallax.varlen_attention %q, %k, %v, %cuq, %cuk {max_seqlen_q = 100 : i64, max_seqlen_k = 100 : i64}
       : tensor<?x4x64xbf16>, tensor<?x4x64xbf16>, tensor<?x4x64xbf16>, tensor<?xi32>, tensor<?xi32> -> tensor<?x4x64xbf16>
   return %o : tensor<?x4x64xbf16>

@@ -94,15 +94,16 @@
 // --tma: K/V tiles by tensor-map copies (two 128-byte column blocks a 16 x
 // 128 tile) on mbarriers; the kernel takes a CUtensorMap per cache by value,
 // which the metadata describes for the runtime (the source's shape, -1 for a
-// dimension given at launch, and the box). Ignored below sm_90; head dims
+// dimension given at launch, and the box); its name ends in _tma, so it
+// does not replace the cp.async kernel. Ignored below sm_90; head dims
 // whose rows are not whole 128-byte blocks are refused, and nothing is written.
 // RUN: parallax-gen --head-dim=128 --hq=32 --hkv=8 --decode --chip=sm_90 --tma -o %t/tma
-// RUN: FileCheck %s --check-prefix=TMAJSON < %t/tma/parallax_decode_d128_bf16_h32x8.json
-// RUN: FileCheck %s --check-prefix=TMAPTX < %t/tma/parallax_decode_d128_bf16_h32x8.ptx
+// RUN: FileCheck %s --check-prefix=TMAJSON < %t/tma/parallax_decode_d128_bf16_h32x8_tma.json
+// RUN: FileCheck %s --check-prefix=TMAPTX < %t/tma/parallax_decode_d128_bf16_h32x8_tma.ptx
 // RUN: parallax-gen --head-dim=128 --hq=32 --hkv=8 --decode --chip=sm_80 --tma -o %t/tma80
 // RUN: FileCheck %s --check-prefix=TMA80 < %t/tma80/parallax_decode_d128_bf16_h32x8.json
 // RUN: not parallax-gen --head-dim=96 --decode --chip=sm_90 --tma -o %t/tma96 2>&1 | FileCheck %s --check-prefix=TMA96
-// RUN: not ls %t/tma96/parallax_decode_d96_bf16_h8x8.json
+// RUN: not ls %t/tma96/parallax_decode_d96_bf16_h8x8_tma.json
 // TMAJSON: "tma_copy": true
 // TMAJSON: "name": "num_splits",
 // TMAJSON-NEXT: "type": "i64"
@@ -123,15 +124,16 @@
 // TMAJSON: "name": "v_cache.tensor_map",
 // TMAJSON: "shared_bytes": 65600
 // TMAPTX: .extern .shared .align 1024 .b8 parallax_dynamic_smem[];
-// TMAPTX: .param .align 64 .b8 parallax_decode_d128_bf16_h32x8_param_18[128],
-// TMAPTX-NEXT: .param .align 64 .b8 parallax_decode_d128_bf16_h32x8_param_19[128]
+// TMAPTX: .param .align 64 .b8 parallax_decode_d128_bf16_h32x8_tma_param_18[128],
+// TMAPTX-NEXT: .param .align 64 .b8 parallax_decode_d128_bf16_h32x8_tma_param_19[128]
 // TMAPTX: cvta.param.u64
+// TMAPTX: prefetch.tensormap
 // TMAPTX: cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // TMAPTX: mbarrier.try_wait.parity.shared.b64
 // TMA80: "tma_copy": false
 // TMA80-NOT: tensor_map
 // TMA96: error: stage 04-nvvm.mlir failed:
-// TMA96-NEXT: tma-copy stages rows in 128-byte column blocks: head dim 96 x 2 bytes = 192 is not a multiple of 128 (supported head dims: multiples of 64)
+// TMA96-NEXT: tma-copy (--tma) stages rows in 128-byte column blocks: head dim 96 x 2 bytes = 192 is not a multiple of 128 (supported head dims: multiples of 64)
 
 // The decode heuristic asks for 2 CTAs per SM only where shared memory
 // holds them, and for G = 1 3 stages where 2 CTAs still fit them: not at D=256

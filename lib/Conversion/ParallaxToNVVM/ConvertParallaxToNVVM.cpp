@@ -119,19 +119,19 @@ LogicalResult checkTensorMapCopies(const ProgramInfo &p) {
   int64_t rowBytes = p.headDim * p.eltBytes();
   if (rowBytes % kTensorMapBlockBytes)
     return p.loop->emitError()
-           << "tma-copy stages rows in 128-byte column blocks: head dim "
+           << "tma-copy (--tma) stages rows in 128-byte column blocks: head dim "
            << p.headDim << " x " << p.eltBytes() << " bytes = " << rowBytes
            << " is not a multiple of 128 (supported head dims: multiples of "
            << kTensorMapBlockBytes / p.eltBytes() << ")";
   if (p.blockN > kTensorMapMaxBoxRows)
-    return p.loop->emitError() << "tma-copy copies a tile of block-n rows in one box: "
+    return p.loop->emitError() << "tma-copy (--tma) copies a tile of block-n rows in one box: "
                                << "block-n " << p.blockN << " is over "
                                << kTensorMapMaxBoxRows;
   for (TileLoadOp l : p.loopLoads)
     if (cast<RankedTensorType>(l.getSource().getType()).getRank() != 4)
-      return l.emitError() << "tma-copy needs K/V sources laid out [B, H, L, D] "
-                              "(or paged [pages, H, page, D]); packed varlen "
-                              "[T, H, D] sources are copied with cp.async";
+      return l.emitError() << "tma-copy (--tma) needs K/V sources laid out [B, H, L, D] "
+                              "(or paged [pages, H, page, D]), not packed varlen "
+                              "[T, H, D] ones; drop it for this kernel";
   return success();
 }
 
@@ -195,8 +195,8 @@ FailureOr<ProgramInfo> analyzeFor(func::FuncOp f, const TargetInfo &target,
   info->bulkCopy = bulkCopy && target.computeCapability >= 90;
   info->tmaCopy = tmaCopy && target.computeCapability >= 90;
   if (info->bulkCopy && info->tmaCopy)
-    return f.emitError() << "bulk-copy and tma-copy are two ways of copying the "
-                            "K/V tiles; choose one";
+    return f.emitError() << "bulk-copy and tma-copy (parallax-gen --bulk-copy and "
+                            "--tma) are two ways of copying the K/V tiles; choose one";
   if (info->tmaCopy && failed(checkTensorMapCopies(*info)))
     return failure();
   info->clusterMerge = splitKv && target.computeCapability >= 90;

@@ -222,8 +222,8 @@ Value KernelBuilder::bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
   return mulc(valid, rowBytes);
 }
 
-int64_t KernelBuilder::tmaCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst,
-                                         Value bar) {
+void KernelBuilder::tmaCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst,
+                                      Value bar) {
   // The map is the source as a 3-D tensor {D, L, B x H} (the runtime encodes
   // it; paged caches: {D, page, pages x H}); a box is 128 bytes x block-n rows.
   auto srcType = cast<RankedTensorType>(op.getSource().getType());
@@ -245,12 +245,11 @@ int64_t KernelBuilder::tmaCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, V
         ValueRange{}, Value(), Value(), NVVM::TMALoadMode::TILE, /*isCTAOnly=*/false,
         NVVM::CTAGroupKindAttr(), Value());
   }
-  return p.blockN * rowBytes;
 }
 
-void KernelBuilder::zeroRowsPastSequence(TileLoadOp op, Value iv, Value dst) {
-  Value first = arith::SubIOp::create(b, loc, tileLimit(op, nullptr, iv),
-                                      tileScalar(op.getRow(), nullptr, iv));
+void KernelBuilder::zeroRowsPastSequence(TileLoadOp op, Value dst) {
+  Value first = arith::SubIOp::create(b, loc, tileLimit(op, nullptr, nullptr),
+                                      tileScalar(op.getRow(), nullptr, nullptr));
   int64_t chunksPerBlock = kTensorMapBlockBytes / 16;
   int64_t chunks = p.tileBytes() / 16, threads = 32 * p.warps;
   Value tid = add(mulc(warp, 32), lane);
@@ -269,11 +268,6 @@ void KernelBuilder::zeroRowsPastSequence(TileLoadOp op, Value iv, Value dst) {
     b.setInsertionPointToStart(ifOp.thenBlock());
     LLVM::StoreOp::create(b, loc, zero, gep(dst, mulc(k, 16)), 16);
   }
-  // These generic writes come before the tensor-map copy that refills the
-  // stage (the async proxy).
-  NVVM::FenceProxyOp::create(
-      b, loc, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
-      NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
 }
 
 bool KernelBuilder::copiesWholeRows(TileLoadOp op) const {
@@ -859,6 +853,12 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
       for (int64_t s = 0; s < stages; ++s)
         NVVM::MBarrierInitOp::create(b, loc, barrierOf(c64(s)), c32(1), Value());
       NVVM::FenceMbarrierInitOp::create(b, loc);
+      // Start fetching the tensor maps before the first copies need them.
+      if (p.tmaCopy)
+        for (TileLoadOp l : p.loopLoads)
+          NVVM::PrefetchOp::create(b, loc, NVVM::PrefetchCacheLevelAttr(),
+                                   NVVM::CacheEvictionPriorityAttr(),
+                                   tensorMapOf.at(l.getSource()), Value(), /*tensormap=*/true);
     }
     groupBarrier();
   }
@@ -940,7 +940,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   if (p.bulkCopy && stages > 1)
     groupBarrier();
 
-  // Iteration rel (of this group) reads stage rel % stages; bulk copies wait
+  // Iteration rel (of this group) reads stage rel % stages; mbarrier copies wait
   // for phase rel / stages of its barrier. Both are carried, not divided out
   // of the induction variable: a 64-bit remainder by 3 stages was two
   // mul.hi.s64 sequences in every iteration.
@@ -981,23 +981,32 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   } else {
     NVVM::CpAsyncWaitGroupOp::create(b, loc, b.getI32IntegerAttr(stages - 1));
   }
-  // Every thread's copies of this stage are visible to the whole group. Bulk
-  // copies need no barrier (each thread waited on the mbarrier), except for
-  // zero-filled tail rows written in this same iteration (one stage only).
+  // Every thread's copies of this stage are visible to the whole group.
+  // Mbarrier copies need no barrier (each thread waited on the mbarrier),
+  // except for rows zeroed by generic stores: bulk copies' tail rows written
+  // in this same iteration (one stage only), tensor-map copies' below.
   if (!p.usesMbarriers() || (p.bulkCopy && stages == 1))
     groupBarrier();
-  if (p.tmaCopy) {
-    // The sequence's last tile: its rows past the end, zeroed before use.
-    Value whole = tileInSequence(p.loopLoads.front(), nullptr, iv);
+  // Tensor-map copies: the tile crossing the sequence's end (the CTA's last
+  // tile, so one group's and one iteration's) zeroes its rows past the end
+  // and orders those generic writes before the async proxy's next copy into
+  // the stage; the group meets once more (lowerLoop pads the other groups).
+  auto partialTile = [&](Value oldIvOrNull, Value tile) {
+    Value whole = tileInSequence(p.loopLoads.front(), oldIvOrNull, tile);
     for (TileLoadOp l : llvm::drop_begin(p.loopLoads))
-      whole = arith::AndIOp::create(b, loc, whole, tileInSequence(l, nullptr, iv));
-    auto ifOp = scf::IfOp::create(
-        b, loc, arith::XOrIOp::create(b, loc, whole, arith::ConstantIntOp::create(b, loc, 1, 1)),
-        false);
+      whole = arith::AndIOp::create(b, loc, whole, tileInSequence(l, oldIvOrNull, tile));
+    return arith::XOrIOp::create(b, loc, whole, arith::ConstantIntOp::create(b, loc, 1, 1))
+        .getResult();
+  };
+  if (p.tmaCopy) {
+    auto ifOp = scf::IfOp::create(b, loc, partialTile(nullptr, nullptr), false);
     OpBuilder::InsertionGuard g2(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     for (TileLoadOp l : p.loopLoads)
-      zeroRowsPastSequence(l, iv, stageBase(stage, loadSlot.at(l)));
+      zeroRowsPastSequence(l, stageBase(stage, loadSlot.at(l)));
+    NVVM::FenceProxyOp::create(
+        b, loc, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
     groupBarrier();
   }
   for (TileLoadOp l : p.loopLoads)
@@ -1066,6 +1075,26 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
       b.setInsertionPointToStart(pad.getBody());
       for (int64_t k = 0; k < barriersPerIteration; ++k)
         groupBarrier();
+    }
+    if (p.tmaCopy) {
+      // The partial tile's barrier: the groups that did not run the CTA's
+      // last tile pass it here, if that tile crossed the sequence's end.
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      Value last = arith::SubIOp::create(b, loc, ub, one);
+      Value first = arith::SubIOp::create(b, loc, lb, groupIdx);
+      Value lastGroup =
+          arith::RemSIOp::create(b, loc, arith::SubIOp::create(b, loc, last, first), groupsIdx);
+      Value other = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, n,
+                                arith::ConstantIndexOp::create(b, loc, 0)),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, lastGroup, groupIdx));
+      auto ifOther = scf::IfOp::create(b, loc, other, false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(ifOther.thenBlock());
+      auto ifPartial = scf::IfOp::create(b, loc, partialTile(oldIv, last), false);
+      b.setInsertionPointToStart(ifPartial.thenBlock());
+      groupBarrier();
     }
   }
   if (groups > 1) {

@@ -93,7 +93,11 @@ struct ProgramInfo {
   /// shared-memory wavefront of a copy is one whole 128-byte global segment;
   /// padded rows split 32-byte sectors across wavefronts, which made the L2
   /// serve 1.5x the sectors read (ncu, H200).
-  bool swizzled() const { return stagedRowsSwizzled(headDim * eltBytes(), bulkCopy); }
+  /// (Tensor-map tiles always are: checkTensorMapCopies takes only rows of
+  /// whole 128-byte blocks.)
+  bool swizzled() const {
+    return tmaCopy || stagedRowsSwizzled(headDim * eltBytes(), bulkCopy);
+  }
   int64_t smemStride() const { return stagedRowStride(headDim * eltBytes(), bulkCopy); }
   int64_t tileBytes() const { return blockN * smemStride(); }
   /// Staging for the K/V tiles; the groups' partial (m, d, O) registers pass
@@ -106,7 +110,8 @@ struct ProgramInfo {
     int64_t merge = slots * carriedRegs * 32 * warps * 4;
     return llvm::alignTo(std::max(staging, merge), 8);
   }
-  /// Then one mbarrier per group and stage (bulk copies), never overlapped.
+  /// Then one mbarrier per group and stage (bulk and tensor-map copies),
+  /// never overlapped.
   int64_t sharedBytes(int64_t stages) const {
     return stagingBytes(stages) + (usesMbarriers() ? kvGroups * stages * 8 : 0);
   }
@@ -410,13 +415,14 @@ private:
   Value bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst,
                            Value bar);
   /// Tensor-map copies of the tile into `dst`, one per 128-byte column block
-  /// (the caller's leader thread issues them); returns the bytes they deliver
-  /// (whole boxes: rows past the tensor's end arrive as zeros and count).
-  int64_t tmaCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst, Value bar);
-  /// Tensor-map copies bring whole boxes: rows of the tile at `dst` past the
-  /// sequence (inside the cache, so stale) are overwritten with zeros, as
-  /// cp.async's zero-fill gives; masked keys must meet finite values in P V.
-  void zeroRowsPastSequence(TileLoadOp op, Value iv, Value dst);
+  /// (the caller's leader thread issues them). They deliver whole boxes,
+  /// p.tileBytes(): rows past the tensor's end arrive as zeros and count.
+  void tmaCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst, Value bar);
+  /// In the loop body: rows of the current tile at `dst` past the sequence
+  /// (inside the cache, so stale: tensor-map boxes bring whole rows) are
+  /// overwritten with zeros, as cp.async's zero-fill gives; masked keys must
+  /// meet finite values in P V. The caller fences them from the async proxy.
+  void zeroRowsPastSequence(TileLoadOp op, Value dst);
   /// Global element offset of `row`, d = 0, of a K/V tile load's source:
   /// head-major [B, H, L, D] or packed token-major [T, H, D]; and the row
   /// stride in elements.
@@ -444,18 +450,18 @@ private:
   /// (laneRow + rowConst), with the swizzle. rowConst % 8 == 0, and laneChunk
   /// and chunkConst share no bits, so the constants stay foldable offsets.
   /// Tensor-map tiles are column blocks of 8 chunks ([block][row][128 B]):
-  /// the block comes from chunkConst (laneChunk < 8), the swizzle is the same.
+  /// the block comes from chunkConst (every caller's laneChunk is 0 or 1),
+  /// the swizzle is the same.
   Value stagedOffset(Value laneRow, int64_t rowConst, Value laneChunk,
                      int64_t chunkConst) {
     assert(rowConst % 8 == 0 && "row constant must keep row % 8");
     Value chunk = laneChunk;
     int64_t rowStride = p.tmaCopy ? kTensorMapBlockBytes : p.smemStride();
-    int64_t constBytes = rowConst * rowStride + chunkConst * 16;
-    if (p.tmaCopy) {
-      int64_t chunksPerBlock = kTensorMapBlockBytes / 16;
-      constBytes = rowConst * rowStride + (chunkConst % chunksPerBlock) * 16 +
-                   chunkConst / chunksPerBlock * p.blockN * kTensorMapBlockBytes;
-    }
+    int64_t chunksPerBlock = kTensorMapBlockBytes / 16;
+    int64_t constBytes =
+        p.tmaCopy ? rowConst * rowStride + (chunkConst % chunksPerBlock) * 16 +
+                        chunkConst / chunksPerBlock * p.blockN * kTensorMapBlockBytes
+                  : rowConst * rowStride + chunkConst * 16;
     if (p.swizzled()) {
       if (chunkConst & 7)
         chunk = arith::XOrIOp::create(b, loc, chunk, c64(chunkConst & 7));
