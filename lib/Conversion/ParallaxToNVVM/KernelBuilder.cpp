@@ -210,9 +210,7 @@ Value KernelBuilder::bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv,
       for (int64_t off = 0; off < rowBytes; off += 16)
         LLVM::StoreOp::create(b, loc, zero, gep(rowDst, c64(off)), 16);
       // Order these generic writes before a later bulk copy into the row.
-      NVVM::FenceProxyOp::create(
-          b, loc, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
-          NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+      fenceSharedForAsyncProxy();
     }
   }
   // The bytes this tile delivers: its rows below the limit.
@@ -273,6 +271,19 @@ void KernelBuilder::zeroRowsPastSequence(TileLoadOp op, Value dst) {
 bool KernelBuilder::copiesWholeRows(TileLoadOp op) const {
   int64_t chunksPerRow = p.headDim * p.eltBytes() / 16, threads = 32 * p.warps;
   return threads % chunksPerRow == 0 && op.getRows() * chunksPerRow % threads == 0;
+}
+
+Value KernelBuilder::loopTilesInSequence(Value oldIv, Value iv) {
+  Value whole = tileInSequence(p.loopLoads.front(), oldIv, iv);
+  for (TileLoadOp l : llvm::drop_begin(p.loopLoads))
+    whole = arith::AndIOp::create(b, loc, whole, tileInSequence(l, oldIv, iv));
+  return whole;
+}
+
+void KernelBuilder::fenceSharedForAsyncProxy() {
+  NVVM::FenceProxyOp::create(
+      b, loc, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
 }
 
 Value KernelBuilder::tileInSequence(TileLoadOp op, Value oldIv, Value iv) {
@@ -892,10 +903,8 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
       // instructions (ncu, H200: 418 SASS instructions a 16-key tile, one
       // warp per scheduler). One branch for all loads, so their masks stay
       // in the cold path (the copy code is emitted twice).
-      Value whole = tileInSequence(p.loopLoads.front(), oldIv, ivIndex);
-      for (TileLoadOp l : llvm::drop_begin(p.loopLoads))
-        whole = arith::AndIOp::create(b, loc, whole, tileInSequence(l, oldIv, ivIndex));
-      auto ifOp = scf::IfOp::create(b, loc, whole, /*withElse=*/true);
+      auto ifOp = scf::IfOp::create(b, loc, loopTilesInSequence(oldIv, ivIndex),
+                                    /*withElse=*/true);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       copyAll(/*masked=*/false);
@@ -992,10 +1001,8 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
   // and orders those generic writes before the async proxy's next copy into
   // the stage; the group meets once more (lowerLoop pads the other groups).
   auto partialTile = [&](Value oldIvOrNull, Value tile) {
-    Value whole = tileInSequence(p.loopLoads.front(), oldIvOrNull, tile);
-    for (TileLoadOp l : llvm::drop_begin(p.loopLoads))
-      whole = arith::AndIOp::create(b, loc, whole, tileInSequence(l, oldIvOrNull, tile));
-    return arith::XOrIOp::create(b, loc, whole, arith::ConstantIntOp::create(b, loc, 1, 1))
+    return arith::XOrIOp::create(b, loc, loopTilesInSequence(oldIvOrNull, tile),
+                                 arith::ConstantIntOp::create(b, loc, 1, 1))
         .getResult();
   };
   if (p.tmaCopy) {
@@ -1004,9 +1011,7 @@ LogicalResult KernelBuilder::lowerLoop(scf::ForOp loop) {
     b.setInsertionPointToStart(ifOp.thenBlock());
     for (TileLoadOp l : p.loopLoads)
       zeroRowsPastSequence(l, stageBase(stage, loadSlot.at(l)));
-    NVVM::FenceProxyOp::create(
-        b, loc, NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
-        NVVM::SharedSpaceAttr::get(b.getContext(), NVVM::SharedSpace::shared_cta));
+    fenceSharedForAsyncProxy();
     groupBarrier();
   }
   for (TileLoadOp l : p.loopLoads)

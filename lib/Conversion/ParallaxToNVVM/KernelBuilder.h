@@ -412,6 +412,12 @@ private:
   bool copiesWholeRows(TileLoadOp op) const;
   /// Whether every row of the tile lies inside the sequence.
   Value tileInSequence(TileLoadOp op, Value oldIv, Value iv);
+  /// tileInSequence of every K/V load of the loop (oldIv null: the current
+  /// iteration's).
+  Value loopTilesInSequence(Value oldIv, Value iv);
+  /// Orders this thread's generic shared-memory writes (zeroed rows) before
+  /// later async-proxy copies (cp.async.bulk, tensor-map copies) into them.
+  void fenceSharedForAsyncProxy();
   Value bulkCopyTileToSmem(TileLoadOp op, Value oldIv, Value iv, Value dst,
                            Value bar);
   /// Tensor-map copies of the tile into `dst`, one per 128-byte column block
