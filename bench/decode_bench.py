@@ -18,15 +18,46 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+try:  # the read ceiling's Triton kernels (kv_read.py, beside this file)
+    import kv_read
+    KV_READ_NOTE = "available"
+except ImportError as e:
+    kv_read, KV_READ_NOTE = None, f"unavailable ({e})"
+
 HKV, D = 8, 128
 MULTI_WAVE_PROGRAMS_PER_SM = 4  # = rt::kMultiWaveProgramsPerSM
 L2_BYTES = 60 * 2**20
+
+
+GPU_STATE_FIELDS = ["uuid", "pci.bus_id", "temperature.gpu", "temperature.memory", "power.draw",
+                    "enforced.power.limit", "clocks.sm", "clocks.mem",
+                    "clocks_event_reasons.active"]
+
+
+def gpu_state():
+    """The GPU's identity, temperatures, power and clocks (nvidia-smi), so that
+    calls can be compared: the same kernels read 1-3% faster or slower from one
+    call to the next, and cuDNN with them. Fields this driver lacks are left out."""
+    fields = list(GPU_STATE_FIELDS)
+    while fields:
+        try:
+            res = subprocess.run(["nvidia-smi", "-i", "0", "--query-gpu=" + ",".join(fields),
+                                  "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return {"error": str(e)}
+        if res.returncode == 0:
+            values = [x.strip() for x in res.stdout.strip().split(",")]
+            return dict(zip(fields, values))
+        fields.pop()  # an older driver: the event reasons field is the newest
+    return {"error": "nvidia-smi --query-gpu failed"}
 
 
 def parallax_reference(q, k, v, r, scale):
@@ -531,6 +562,8 @@ def main():
         points = [tuple(int(x) for x in p.split("x")) for p in args.points.split(",")]
     results = []
     scale = D ** -0.5
+    state_before = gpu_state()
+    print("gpu state:", json.dumps(state_before), flush=True)
     for G in [int(g) for g in args.groups.split(",")]:
         Hq = HKV * G
         # Ours: the narrow kernel and, where generated, the wide one (8 warp
@@ -581,6 +614,16 @@ def main():
             # The authors' Triton decode faults (illegal address) once the cache
             # has 2^31 elements or more (B=128, L=32768 here): int32 offsets.
             authors_here = authors_ok and B * HKV * L * D < 2**31
+            # The read ceiling: the same K and V read by streaming kernels with
+            # no attention math (kv_read.py), the best of a few configurations.
+            read_names = []
+            if kv_read is not None:
+                for ci, cfg in enumerate(kv_read.CEILING_CONFIGS):
+                    runs = [kv_read.pair_reader(k[i], v[i], kv_read.programs_for(cfg[0], sms), *cfg[1:])
+                            for i in range(copies)]
+                    name = f"kv_read_{ci}"
+                    methods[name] = (lambda runs: lambda i: runs[i][0]())(runs)
+                    read_names.append((name, cfg, runs))
             if authors_here:
                 # Their layout: q/r (B,1,Hq,D), k/v (B,L,Hkv,D): same values, converted once.
                 qa = [x.transpose(1, 2).contiguous() for x in q]
@@ -601,7 +644,18 @@ def main():
                     raise e
             timed = time_graphs_interleaved(methods, copies, on_error=failed)
             for name in methods:
-                row[name] = timed.get(name)
+                if not name.startswith("kv_read_"):
+                    row[name] = timed.get(name)
+            reads = [(timed[name], cfg, runs) for name, cfg, runs in read_names if timed.get(name)]
+            if reads:
+                t, cfg, runs = min(reads, key=lambda x: x[0])
+                want = k[0].float().sum().item() + v[0].float().sum().item()
+                runs[0][1].fill_(float("nan"))
+                got = runs[0][0]().sum().item()
+                if not kv_read.sums_agree(got, want, 2 * k[0].numel()):
+                    raise SystemExit(f"kv_read {cfg} summed {got}, want {want}")
+                row["kv_read_us"], row["kv_read_config"] = t, list(cfg)
+            row["gpu_state"] = gpu_state()  # just after the timed replays
             # Correctness on the same inputs (copy 0) against float64.
             # float64 on the first (up to) 4 sequences: the whole batch would
             # not fit at B=128, L=32768 in float64.
@@ -646,7 +700,10 @@ def main():
                 t = row.get(m)
                 return f"{t:9.1f}" if t else "      n/a"
             tb = lambda m: (f"{kv_bytes / (row[m] * 1e-6) / 1e12:5.2f}" if row.get(m) else "  n/a")
+            of_read = (f"{100 * row['kv_read_us'] / row['ours_parallax']:5.1f}%"
+                       if row.get("kv_read_us") and row.get("ours_parallax") else "  n/a")
             print(f"G={G} B={B:3d} L={L:5d} S={row['splits']:2d}{'c' if row['cluster'] else ' '}{'w' if row['wide'] else ' '} | ours P {fmt('ours_parallax')} ({tb('ours_parallax')} TB/s) "
+                  f"read {fmt('kv_read_us')} ({tb('kv_read_us')}, ours at {of_read}) "
                   f"P plain {fmt('ours_parallax_plain')} "
                   f"S {fmt('ours_softmax')} | cudnn {fmt('sdpa_cudnn')} ({tb('sdpa_cudnn')}) "
                   f"flash {fmt('sdpa_flash')} | eager {fmt('eager_parallax')} | authors {fmt('authors_triton')} | "
@@ -655,11 +712,13 @@ def main():
                   f"P plain {row.get('err_ours_parallax_plain', float('nan')):.1e}", flush=True)
             with open(args.out, "w") as f:  # after every point: a timeout keeps what ran
                 json.dump({"meta": {"partial": True}, "results": results}, f, indent=1)
-            del q, r, k, v, out_p, out_s, out_plain, methods
+            del q, r, k, v, out_p, out_s, out_plain, methods, read_names, reads
             torch.cuda.empty_cache()
     meta = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
             "torch": torch.__version__, "authors_cute_decode": cute_note,
-            "authors_triton_decode": "available" if authors_ok else "unavailable"}
+            "authors_triton_decode": "available" if authors_ok else "unavailable",
+            "kv_read": KV_READ_NOTE,
+            "gpu_state_before": state_before, "gpu_state_after": gpu_state()}
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
     print(json.dumps(meta))

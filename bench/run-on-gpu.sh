@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One call on the GPU machine: the GPU numerics suite (with compute-sanitizer),
-# the decode benchmark, the paged-cache benchmark and the bandwidth probe
-# (the DRAM ceiling they are compared with), results into OUT.
+# the decode benchmark (with the read ceiling of every point), the paged-cache
+# benchmark, the bandwidth probe and the read-ceiling sweep (the DRAM ceilings
+# they are compared with), results into OUT.
 # Prepare here first (no GPU needed):
 #   test/GPU/generate.sh sm_90 && bench/generate_kernels.sh sm_90
 #   mkdir -p .gpu/bin && cp build/bin/parallax-run .gpu/bin/
@@ -25,4 +26,5 @@ grep -v -i deprecat "$out/bench.log" | grep -v "kernel(ptrs"
 timeout 200 python3 bench/paged_bench.py --kernels .gpu/bench-kernels --out "$out/paged.json" > "$out/paged.log" 2>&1
 grep -v -i deprecat "$out/paged.log" | grep -v "kern(ptrs"
 timeout 120 python3 bench/bandwidth_probe.py --out "$out/bandwidth.json" 2>&1 | grep -v -i deprecat
+timeout 120 python3 bench/read_ceiling.py --out "$out/ceiling.json" 2>&1 | grep -v -i deprecat
 echo "total $(( $(date +%s) - t0 )) s"
