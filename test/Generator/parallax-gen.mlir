@@ -264,3 +264,38 @@
 // STAGE-NOT: mul.hi
 // STAGE-NOT: bar.sync {{%r[0-9]+}}
 // STAGE: bar.sync 0;
+
+// The wide G = 4 kernel (8 warp groups, one CTA per SM; no one-row form):
+// a cluster of at most 4 splits pushes whole partials into rank 0. Each
+// CTA initialises its inbox barrier at entry; after the key loop every
+// thread pushes its 3 row statistics (group 0) and its group's 8
+// accumulator registers with st.async (3 x 4 x 32 + 8 x 4 x 8 x 32 = 8576
+// bytes a CTA, the expected transaction), rank 0 waits on its barrier and
+// merges from its own shared memory; larger clusters still pull through
+// distributed shared memory between cluster barriers. (The narrow kernels,
+// 2 CTAs per SM, always pull: no inbox, above.)
+// RUN: parallax-gen --head-dim=128 --hq=32 --hkv=8 --decode --kv-groups=8 --chip=sm_90 -o %t/wide --dump-dir=%t/wide-stages
+// RUN: FileCheck %s --check-prefix=PUSHJSON < %t/wide/parallax_decode_d128_bf16_h32x8.json
+// RUN: FileCheck %s --check-prefix=PUSH < %t/wide-stages/04-nvvm.mlir
+// Staging (3 stages x 8 groups x 8192) + the inbox barrier (16) + 4 slots:
+// PUSHJSON: "shared_bytes": 230928
+// PUSH: nvvm.mbarrier.init %[[INBOX:[0-9]+]], %c1_i32
+// PUSH: nvvm.cluster.arrive.relaxed {aligned}
+// PUSH: nvvm.griddepcontrol launch_dependents
+// PUSH: nvvm.cluster.wait {aligned}
+// PUSH-NEXT: %c4_i64{{.*}} = arith.constant 4 : i64
+// PUSH-NEXT: %[[FITS:.*]] = arith.cmpi sle, %{{.*}}, %c4_i64{{.*}} : i64
+// PUSH: scf.if %[[FITS]] ->
+// PUSH: nvvm.mapa %[[INBOX]], %{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// PUSH-COUNT-11: llvm.inline_asm has_side_effects "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32
+// PUSH-NOT: st.async
+// PUSH: %[[BYTES:.*]] = arith.muli %{{.*}}, %c8576_i64{{.*}} : i64
+// PUSH: nvvm.mbarrier.arrive.expect_tx %[[INBOX]]
+// PUSH: nvvm.mbarrier.try_wait %[[INBOX]], %{{.*}} {scope = #nvvm.mem_scope<cluster>}
+// PUSH-NOT: nvvm.mapa
+// PUSH: nvvm.cluster.arrive.relaxed {aligned}
+// PUSH: } else {
+// PUSH: nvvm.cluster.arrive {aligned}
+// PUSH-NEXT: nvvm.cluster.wait {aligned}
+// PUSH: nvvm.mapa
+// PUSH: nvvm.cluster.arrive {aligned}

@@ -43,6 +43,13 @@ inline int64_t pushInboxBytes(int64_t kvGroups, int64_t sliceRegs) {
   return 16 + kMaxPortableClusterSize * kvGroups * sliceRegs * 16;
 }
 
+/// Kernels with several valid rows push whole partials (every register of
+/// every thread, as the workspace lays them out) into rank 0 instead, for
+/// clusters of at most this many splits, where that many slots fit beside
+/// the staging memory (the Rows cluster merges of chooseNumSplits take 2 to
+/// 4 splits); larger clusters read through distributed shared memory.
+inline constexpr int64_t kMaxPushedPartials = 4;
+
 /// K/V rows staged in shared memory: rows of a multiple of 128 bytes copied
 /// by 16-byte cp.async are swizzled (16-byte chunk c of row r at c ^ (r % 8))
 /// and unpadded; other rows, and rows that cp.async.bulk copies whole, are

@@ -1325,26 +1325,29 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
                                                 target.sharedBytesPerSM);
       if (inboxFits && oneRowSlice()) {
         // The one-row cluster merge (pushOneRowToLeader) pushes into rank 0's
-        // inbox behind the staging memory. Each CTA initialises its inbox
-        // barrier (one arrival: its own, expecting the pushed bytes); the
-        // cluster barrier's first phase (arrive here, wait before the
-        // pushes) makes that visible to the other CTAs.
+        // inbox behind the staging memory.
         kernel->setAttr("parallax.one_row_merge", b.getUnitAttr());
-        inboxOffset = staging + 16; // after its barrier
-        inboxBarrier = gep(smem, c64(inboxOffset - 16));
-        Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c64(0));
-        auto init = scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, clusterMerged, tid0),
-                                      /*withElse=*/false);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(init.thenBlock());
-          NVVM::MBarrierInitOp::create(b, loc, inboxBarrier, c32(1), Value());
-          NVVM::FenceMbarrierInitOp::create(b, loc);
+        initInbox(staging);
+      } else if (!oneRowSlice() && minCtasPerSm < 2) {
+        // Several rows, in kernels not asked to share an SM (the wide decode
+        // kernels, which the runtime launches for one wave of long chunks):
+        // whole partials pushed into rank 0 (pushPartialToLeader), as many
+        // slots as fit beside the staging memory, up to kMaxPushedPartials;
+        // fewer than 2: none. Rank 0 then merges every row alone, which pays
+        // at the end of a one-wave grid (H200, G = 8, B = 8: L = 32768
+        // 247.6-247.9 -> 246.8-246.9 us, L = 16384 129.6-130.1 -> 128.5-128.7)
+        // but not where the next wave waits for the cluster's slowest CTA
+        // (the narrow kernels, 2 CTAs per SM, at B = 128: 0.1-0.3% slower),
+        // which keep the pull.
+        int64_t partialBytes = p.carriedRegs * 32 * p.warps * 4;
+        int64_t slots = std::min<int64_t>(
+            kMaxPushedPartials, (target.maxSharedBytes - staging - 16) / partialBytes);
+        if (slots >= 2) {
+          pushSlots = slots;
+          kernel->setAttr("parallax.shared_bytes",
+                          b.getI64IntegerAttr(staging + 16 + slots * partialBytes));
+          initInbox(staging);
         }
-        auto arrive = scf::IfOp::create(b, loc, clusterMerged, /*withElse=*/false);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(arrive.thenBlock());
-        NVVM::ClusterArriveRelaxedOp::create(b, loc, b.getUnitAttr());
       }
     }
   }
@@ -1376,6 +1379,28 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
   }
   LLVM::ReturnOp::create(b, loc, ValueRange{});
   return kernel;
+}
+
+void KernelBuilder::initInbox(int64_t offset) {
+  // Each CTA initialises its inbox barrier (one arrival: its own, expecting
+  // the pushed bytes); the cluster barrier's first phase (arrive here, wait
+  // before the pushes) makes that visible to the other CTAs.
+  inboxOffset = offset + 16; // after its barrier
+  inboxBarrier = gep(smem, c64(offset));
+  Value tid = toI64(NVVM::ThreadIdXOp::create(b, loc, i32()));
+  Value tid0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c64(0));
+  auto init = scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, clusterMerged, tid0),
+                                /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(init.thenBlock());
+    NVVM::MBarrierInitOp::create(b, loc, inboxBarrier, c32(1), Value());
+    NVVM::FenceMbarrierInitOp::create(b, loc);
+  }
+  auto arrive = scf::IfOp::create(b, loc, clusterMerged, /*withElse=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(arrive.thenBlock());
+  NVVM::ClusterArriveRelaxedOp::create(b, loc, b.getUnitAttr());
 }
 
 void KernelBuilder::waitBarrierPhase(Value bar, Value parity, NVVM::MemScopeKind scope) {

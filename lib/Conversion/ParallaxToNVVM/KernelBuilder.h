@@ -356,7 +356,7 @@ private:
   /// Cluster of the program's splits: each CTA merges and stores its rows
   /// through DSMEM; returns whether this lane's rows are this CTA's.
   Value mergeSplitsInCluster(SmallVector<Value> &merged, const RegSlice &slice,
-                             int64_t maxIdx);
+                             int64_t maxIdx, int64_t fullRegs);
   /// ... the general form: each CTA reads its rows of every partial.
   Value pullFromCluster(SmallVector<Value> &merged, const RegSlice &slice, int64_t maxIdx);
   /// This CTA's partial slice at `own` (a workspace or shared-memory slot).
@@ -379,6 +379,15 @@ private:
   /// Returns the merged registers (rank 0's).
   SmallVector<Value> pushOneRowToLeader(ArrayRef<Value> merged, const RegSlice &slice,
                                         int64_t maxIdx);
+  /// Cluster launch of at most pushSlots splits, several valid rows: every
+  /// thread pushes its partial (storePartial's layout) into rank 0's inbox
+  /// slot with st.async; rank 0 waits on its mbarrier and merges all rows.
+  /// Returns the merged registers (rank 0's).
+  SmallVector<Value> pushPartialToLeader(ArrayRef<Value> merged, const RegSlice &slice,
+                                         int64_t maxIdx, int64_t fullRegs);
+  /// Rank 0's inbox mbarrier, initialised by every CTA at entry and made
+  /// visible by a relaxed cluster arrive (waited for before the pushes).
+  void initInbox(int64_t offset);
   /// One valid row: lanes 0-3 of each group (the row's quad) write their
   /// slice registers to the CTA's slot as [group][register][lane].
   void storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &slice, Value slot);
@@ -533,11 +542,14 @@ private:
   /// Cluster launch (sm_90+): the splits of a program are one cluster and
   /// merge through distributed shared memory (null: never).
   Value clusterMerged;
-  /// Kernels with a one-row cluster merge: rank 0's inbox mbarrier (this
+  /// Kernels with a push cluster merge: rank 0's inbox mbarrier (this
   /// CTA's copy, initialised at entry) and the inbox's offset in shared
   /// memory (null / 0: none).
   Value inboxBarrier;
   int64_t inboxOffset = 0;
+  /// Whole-partial slots of the inbox (several rows pushed; 0: the inbox,
+  /// if any, is the one-row merge's).
+  int64_t pushSlots = 0;
   /// First column of this group's accumulator slice (null: not sliced).
   Value sliceColumn;
   IRMapping scalars;

@@ -459,24 +459,32 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
 }
 
 Value KernelBuilder::mergeSplitsInCluster(SmallVector<Value> &merged,
-                                          const RegSlice &sl, int64_t maxIdx) {
-  // One valid row: every CTA pushes its row into rank 0, which merges it
-  // alone. Otherwise every CTA reads its share of the rows of all partials.
+                                          const RegSlice &sl, int64_t maxIdx,
+                                          int64_t fullRegs) {
+  // One valid row, or a cluster of at most pushSlots splits: every CTA
+  // pushes its partial into rank 0, which merges it alone. Otherwise every
+  // CTA reads its share of the rows of all partials.
   Value push;
   if (inboxBarrier) {
     // Every CTA's inbox barrier is initialised (the phase begun at entry).
     NVVM::ClusterWaitOp::create(b, loc, b.getUnitAttr());
-    push = arith::AndIOp::create(
-        b, loc, oneRowTile(),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, numSplits,
-                              c64(kMaxPortableClusterSize)));
+    if (pushSlots)
+      push = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, numSplits,
+                                   c64(pushSlots));
+    else
+      push = arith::AndIOp::create(
+          b, loc, oneRowTile(),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, numSplits,
+                                c64(kMaxPortableClusterSize)));
   }
   SmallVector<Type> types(merged.size(), f32());
   types.push_back(b.getI1Type());
   SmallVector<Value> results = ifElse(
       push, types,
       [&] {
-        SmallVector<Value> regs = pushOneRowToLeader(merged, sl, maxIdx);
+        SmallVector<Value> regs = pushSlots
+                                      ? pushPartialToLeader(merged, sl, maxIdx, fullRegs)
+                                      : pushOneRowToLeader(merged, sl, maxIdx);
         regs.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, c64(0)));
         return regs;
       },
@@ -560,6 +568,86 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
   return out;
 }
 
+SmallVector<Value> KernelBuilder::pushPartialToLeader(ArrayRef<Value> merged,
+                                                      const RegSlice &sl, int64_t maxIdx,
+                                                      int64_t fullRegs) {
+  // Rank 0's inbox holds pushSlots slots of one partial each, laid out as
+  // storePartial lays out a workspace slot: register r of the thread at
+  // tidInGroup in group 0's columns at r * tpg * 4 + tidInGroup * 4, a
+  // group's slice sliceOffset further. Every byte of a slot is pushed once
+  // (row statistics by group 0, each slice by its group), so rank 0 expects
+  // numSplits whole slots. As in pushOneRowToLeader, st.async completes on
+  // rank 0's barrier: the pushing CTA waits for nothing, rank 0 for one
+  // one-way trip after the last push, and no cluster barrier orders them.
+  int64_t tpg = 32 * p.warps, slotBytes = fullRegs * tpg * 4;
+  assert(slotBytes == p.carriedRegs * tpg * 4 && "inbox sized for another partial");
+  auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  Value tidInGroup = add(mulc(warp, 32), lane);
+  Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
+  Value inbox = gep(smem, c64(inboxOffset));
+  Value leaderInbox = NVVM::MapaOp::create(b, loc, ptrCluster, inbox, c32(0));
+  Value leaderBarrier = NVVM::MapaOp::create(b, loc, ptrCluster, inboxBarrier, c32(0));
+  Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
+  Value own = gep(leaderInbox, add(mulc(split, slotBytes), mulc(tidInGroup, 4)));
+  Value ownSlice = gep(own, sliceOffset);
+  auto pushTo = [&](Value at, Value v) {
+    // (No NVVM op or intrinsic for st.async in LLVM 22: one instruction of
+    // inline PTX.)
+    inlinePtx(Type(), ValueRange{LLVM::PtrToIntOp::create(b, loc, i64(), at), v, bar},
+              "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [$0], $1, [$2];",
+              "l,f,l", /*sideEffects=*/true);
+  };
+  Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
+  {
+    auto rows = scf::IfOp::create(b, loc, isGroup0, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(rows.thenBlock());
+    for (auto [k, full] : llvm::enumerate(sl.fullIndex))
+      if (!sl.byGroup[k])
+        pushTo(gep(own, c64(full * tpg * 4)), merged[k]);
+  }
+  for (auto [k, full] : llvm::enumerate(sl.fullIndex))
+    if (sl.byGroup[k])
+      pushTo(gep(ownSlice, c64(full * tpg * 4)), merged[k]);
+  tracePoint(TracePoint::PartialStored);
+  Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, c64(0));
+  {
+    auto wait = scf::IfOp::create(b, loc, leader, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(wait.thenBlock());
+    // Thread 0's arrival expects every split's slot; pushes that landed
+    // before it made the transaction count negative for a while.
+    auto expect = scf::IfOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              add(mulc(group, tpg), tidInGroup), c64(0)),
+        /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(expect.thenBlock());
+      NVVM::MBarrierArriveExpectTxOp::create(
+          b, loc, Type(), inboxBarrier,
+          arith::TruncIOp::create(b, loc, i32(), mulc(numSplits, slotBytes)),
+          NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA),
+          b.getBoolAttr(false), Value());
+    }
+    waitBarrierPhase(inboxBarrier, c32(0), NVVM::MemScopeKind::CLUSTER);
+  }
+  tracePoint(TracePoint::Counted);
+  tracePoint(TracePoint::LastKnown);
+  // Rank 0 merges every split's slot from its own shared memory, all lanes;
+  // the other CTAs merge none (to = 0) and store nothing.
+  Value ownLocal = gep(inbox, mulc(tidInGroup, 4));
+  SmallVector<Value> out = mergeSplitLoop(
+      sl, maxIdx, sel(leader, numSplits, c64(0)), sliceOffset,
+      {[&](Value sp) { return gep(ownLocal, mulc(sp, slotBytes)); }, slotBytes});
+  tracePoint(TracePoint::SplitsMerged);
+  // (Every CTA waits for all arrivals at the kernel's end. Nothing to
+  // release: rank 0 has every push, and no CTA reads another's memory.)
+  NVVM::ClusterArriveRelaxedOp::create(b, loc, b.getUnitAttr());
+  return out;
+}
+
 Value KernelBuilder::pullFromCluster(SmallVector<Value> &merged,
                                      const RegSlice &sl, int64_t maxIdx) {
   // The program's splits are one thread-block cluster (cluster rank =
@@ -622,7 +710,7 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   // Registers, then whether this thread stores them.
   auto with = [&](bool inCluster) {
     SmallVector<Value> regs(merged);
-    Value last = inCluster ? mergeSplitsInCluster(regs, sl, maxIdx)
+    Value last = inCluster ? mergeSplitsInCluster(regs, sl, maxIdx, fullRegs)
                            : mergeSplitsInWorkspace(regs, sl, fullRegs, maxIdx);
     regs.push_back(last);
     return regs;
