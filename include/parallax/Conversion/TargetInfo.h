@@ -43,8 +43,9 @@ inline int64_t pushInboxBytes(int64_t kvGroups, int64_t sliceRegs) {
   return 16 + kMaxPortableClusterSize * kvGroups * sliceRegs * 16;
 }
 
-/// Kernels with several valid rows push whole partials (every register of
-/// every thread, as the workspace lays them out) into rank 0 instead, for
+/// Kernels with several valid rows that run one CTA per SM push whole
+/// partials (every register of every thread, as the workspace lays them
+/// out) into rank 0 instead, for
 /// clusters of at most this many splits, where that many slots fit beside
 /// the staging memory (the Rows cluster merges of chooseNumSplits take 2 to
 /// 4 splits); larger clusters read through distributed shared memory.

@@ -353,8 +353,10 @@ private:
   /// Workspace, counter, last CTA merges; returns whether this CTA is last.
   Value mergeSplitsInWorkspace(SmallVector<Value> &merged, const RegSlice &slice,
                                int64_t fullRegs, int64_t maxIdx);
-  /// Cluster of the program's splits: each CTA merges and stores its rows
-  /// through DSMEM; returns whether this lane's rows are this CTA's.
+  /// Cluster of the program's splits: pushed into rank 0, which merges and
+  /// stores every row (one row; whole partials of at most pushSlots
+  /// splits), or each CTA merges and stores its rows through DSMEM; returns
+  /// whether this lane stores its rows.
   Value mergeSplitsInCluster(SmallVector<Value> &merged, const RegSlice &slice,
                              int64_t maxIdx, int64_t fullRegs);
   /// ... the general form: each CTA reads its rows of every partial.

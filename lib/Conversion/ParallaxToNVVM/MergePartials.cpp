@@ -3,8 +3,10 @@
 // After the key loop the warp groups of a CTA merge their partial (m, d, O)
 // through shared memory, each group its slice of the accumulators' columns;
 // split-KV CTAs pass their slices through a workspace to the program's last
-// CTA, which merges them, or, launched as one thread-block cluster, merge
-// them through distributed shared memory, each CTA its share of the rows.
+// CTA, which merges them, or, launched as one thread-block cluster, push
+// them into rank 0's shared memory (one row, or in the wide kernels whole
+// partials of at most 4 splits) or merge them through distributed shared
+// memory, each CTA its share of the rows.
 // Phase traces (trace-phases) are recorded here too.
 //
 //===----------------------------------------------------------------------===//
