@@ -47,7 +47,7 @@ inline int64_t pushInboxBytes(int64_t kvGroups, int64_t sliceRegs) {
 /// partials (every register of every thread, as the workspace lays them
 /// out) into rank 0 instead, for
 /// clusters of at most this many splits, where that many slots fit beside
-/// the staging memory (the Rows cluster merges of chooseNumSplits take 2 to
+/// the staging memory without fewer CTAs per SM fitting (the Rows cluster merges of chooseNumSplits take 2 to
 /// 4 splits); larger clusters read through distributed shared memory.
 inline constexpr int64_t kMaxPushedPartials = 4;
 

@@ -1309,8 +1309,10 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
     ids[0] = arith::TruncIOp::create(b, loc, i32(), qTile);
     if (p.clusterMerge) {
       // Launched as clusters of exactly num_splits CTAs along x (cluster rank
-      // = split; a cluster shaped along y or z fails this and takes the
-      // workspace): merge through distributed shared memory.
+      // = split): merge through distributed shared memory. Any other cluster
+      // width takes the workspace. (rt::launch shapes clusters along x only;
+      // one with num_splits along x and more CTAs along y or z is not
+      // detected here.)
       Value several = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, numSplits, c64(1));
       Value alongX = arith::CmpIOp::create(
           b, loc, arith::CmpIPredicate::eq,
@@ -1339,11 +1341,19 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
         // but not where the next wave waits for the cluster's slowest CTA
         // (the narrow kernels, 2 CTAs per SM, at B = 128: 0.1-0.3% slower),
         // which keep the pull.
+        // (Nor fewer CTAs per SM than the staging memory alone allows: a
+        // kernel that asks for no occupancy may still fit two.)
         int64_t partialBytes = p.carriedRegs * 32 * p.warps * 4;
+        auto ctasPerSm = [&](int64_t bytes) {
+          return target.sharedBytesPerSM / (bytes + kReservedSharedPerBlock);
+        };
         int64_t slots = std::min<int64_t>(
             kMaxPushedPartials, (target.maxSharedBytes - staging - 16) / partialBytes);
+        while (slots >= 2 && ctasPerSm(staging + 16 + slots * partialBytes) < ctasPerSm(staging))
+          --slots;
         if (slots >= 2) {
           pushSlots = slots;
+          pushSlotBytes = partialBytes;
           kernel->setAttr("parallax.shared_bytes",
                           b.getI64IntegerAttr(staging + 16 + slots * partialBytes));
           initInbox(staging);

@@ -550,8 +550,8 @@ private:
   Value inboxBarrier;
   int64_t inboxOffset = 0;
   /// Whole-partial slots of the inbox (several rows pushed; 0: the inbox,
-  /// if any, is the one-row merge's).
-  int64_t pushSlots = 0;
+  /// if any, is the one-row merge's), and the bytes of one.
+  int64_t pushSlots = 0, pushSlotBytes = 0;
   /// First column of this group's accumulator slice (null: not sliced).
   Value sliceColumn;
   IRMapping scalars;

@@ -582,7 +582,7 @@ SmallVector<Value> KernelBuilder::pushPartialToLeader(ArrayRef<Value> merged,
   // rank 0's barrier: the pushing CTA waits for nothing, rank 0 for one
   // one-way trip after the last push, and no cluster barrier orders them.
   int64_t tpg = 32 * p.warps, slotBytes = fullRegs * tpg * 4;
-  assert(slotBytes == p.carriedRegs * tpg * 4 && "inbox sized for another partial");
+  assert(slotBytes == pushSlotBytes && "checked by mergeSplits");
   auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
   Value tidInGroup = add(mulc(warp, 32), lane);
   Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
@@ -701,6 +701,9 @@ LogicalResult KernelBuilder::mergeSplits(SmallVector<Value> &merged,
   if (maxIdx < 0)
     return yield.emitError() << "cannot split keys: no running max";
   int64_t tpg = 32 * p.warps;
+  if (pushSlots && fullRegs * tpg * 4 != pushSlotBytes)
+    return yield.emitError() << "internal: the push inbox holds partials of "
+                             << pushSlotBytes << " bytes, this one has " << fullRegs * tpg * 4;
   kernel->setAttr("parallax.workspace_bytes_per_cta",
                   b.getI64IntegerAttr(fullRegs * tpg * 4));
   // sm_90+: the launch decides. A cluster of exactly num_splits CTAs merges
