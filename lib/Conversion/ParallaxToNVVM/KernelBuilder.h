@@ -387,6 +387,13 @@ private:
   /// Returns the merged registers (rank 0's).
   SmallVector<Value> pushPartialToLeader(ArrayRef<Value> merged, const RegSlice &slice,
                                          int64_t maxIdx, int64_t fullRegs);
+  /// One f32 stored into rank 0's shared memory at `at` (a cluster
+  /// address), completing its bytes on rank 0's inbox mbarrier (`barrier`,
+  /// its cluster address as i64).
+  void pushToLeader(Value at, Value v, Value barrier);
+  /// Rank 0 waits until its inbox has numSplits x bytesPerSplit pushed
+  /// bytes; returns whether this CTA is rank 0.
+  Value waitForPushes(int64_t bytesPerSplit);
   /// Rank 0's inbox mbarrier, initialised by every CTA at entry and made
   /// visible by a relaxed cluster arrive (waited for before the pushes).
   void initInbox(int64_t offset);

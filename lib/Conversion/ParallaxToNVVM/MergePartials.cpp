@@ -501,6 +501,39 @@ Value KernelBuilder::mergeSplitsInCluster(SmallVector<Value> &merged,
   return stores;
 }
 
+void KernelBuilder::pushToLeader(Value at, Value v, Value barrier) {
+  // (No NVVM op or intrinsic for st.async in LLVM 22: one instruction of
+  // inline PTX.)
+  inlinePtx(Type(), ValueRange{LLVM::PtrToIntOp::create(b, loc, i64(), at), v, barrier},
+            "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [$0], $1, [$2];",
+            "l,f,l", /*sideEffects=*/true);
+}
+
+Value KernelBuilder::waitForPushes(int64_t bytesPerSplit) {
+  Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, c64(0));
+  auto wait = scf::IfOp::create(b, loc, leader, /*withElse=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(wait.thenBlock());
+  // Thread 0's arrival expects every split's bytes; pushes that landed
+  // before it made the transaction count negative for a while.
+  auto expect = scf::IfOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                            add(mulc(group, 32 * p.warps), add(mulc(warp, 32), lane)), c64(0)),
+      /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(expect.thenBlock());
+    NVVM::MBarrierArriveExpectTxOp::create(
+        b, loc, Type(), inboxBarrier,
+        arith::TruncIOp::create(b, loc, i32(), mulc(numSplits, bytesPerSplit)),
+        NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA),
+        b.getBoolAttr(false), Value());
+  }
+  waitBarrierPhase(inboxBarrier, c32(0), NVVM::MemScopeKind::CLUSTER);
+  return leader;
+}
+
 SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
                                                      const RegSlice &sl, int64_t maxIdx) {
   // Rank 0's inbox holds kMaxPortableClusterSize slots of [group][register]
@@ -524,39 +557,11 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
     Value base = gep(leaderInbox, add(mulc(split, splitBytes),
                                       mulc(add(mulc(group, regs * 4), lane), 4)));
     Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
-    // (No NVVM op or intrinsic for st.async in LLVM 22: one instruction of
-    // inline PTX.)
     for (int64_t k = 0; k < regs; ++k)
-      inlinePtx(Type(),
-                ValueRange{LLVM::PtrToIntOp::create(b, loc, i64(), gep(base, c64(k * 16))),
-                           merged[k], bar},
-                "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [$0], $1, [$2];",
-                "l,f,l", /*sideEffects=*/true);
+      pushToLeader(gep(base, c64(k * 16)), merged[k], bar);
   }
   tracePoint(TracePoint::PartialStored);
-  Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, c64(0));
-  {
-    auto wait = scf::IfOp::create(b, loc, leader, /*withElse=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(wait.thenBlock());
-    // Thread 0's arrival expects every split's bytes; pushes that landed
-    // before it made the transaction count negative for a while.
-    auto expect = scf::IfOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                              add(mulc(group, 32 * p.warps), add(mulc(warp, 32), lane)), c64(0)),
-        /*withElse=*/false);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(expect.thenBlock());
-      NVVM::MBarrierArriveExpectTxOp::create(
-          b, loc, Type(), inboxBarrier,
-          arith::TruncIOp::create(b, loc, i32(), mulc(numSplits, splitBytes)),
-          NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA),
-          b.getBoolAttr(false), Value());
-    }
-    waitBarrierPhase(inboxBarrier, c32(0), NVVM::MemScopeKind::CLUSTER);
-  }
+  Value leader = waitForPushes(splitBytes);
   tracePoint(TracePoint::Counted);
   tracePoint(TracePoint::LastKnown);
   SmallVector<Value> out = mergeOneRowSplits(
@@ -592,13 +597,6 @@ SmallVector<Value> KernelBuilder::pushPartialToLeader(ArrayRef<Value> merged,
   Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
   Value own = gep(leaderInbox, add(mulc(split, slotBytes), mulc(tidInGroup, 4)));
   Value ownSlice = gep(own, sliceOffset);
-  auto pushTo = [&](Value at, Value v) {
-    // (No NVVM op or intrinsic for st.async in LLVM 22: one instruction of
-    // inline PTX.)
-    inlinePtx(Type(), ValueRange{LLVM::PtrToIntOp::create(b, loc, i64(), at), v, bar},
-              "st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [$0], $1, [$2];",
-              "l,f,l", /*sideEffects=*/true);
-  };
   Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
   {
     auto rows = scf::IfOp::create(b, loc, isGroup0, /*withElse=*/false);
@@ -606,35 +604,13 @@ SmallVector<Value> KernelBuilder::pushPartialToLeader(ArrayRef<Value> merged,
     b.setInsertionPointToStart(rows.thenBlock());
     for (auto [k, full] : llvm::enumerate(sl.fullIndex))
       if (!sl.byGroup[k])
-        pushTo(gep(own, c64(full * tpg * 4)), merged[k]);
+        pushToLeader(gep(own, c64(full * tpg * 4)), merged[k], bar);
   }
   for (auto [k, full] : llvm::enumerate(sl.fullIndex))
     if (sl.byGroup[k])
-      pushTo(gep(ownSlice, c64(full * tpg * 4)), merged[k]);
+      pushToLeader(gep(ownSlice, c64(full * tpg * 4)), merged[k], bar);
   tracePoint(TracePoint::PartialStored);
-  Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, c64(0));
-  {
-    auto wait = scf::IfOp::create(b, loc, leader, /*withElse=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(wait.thenBlock());
-    // Thread 0's arrival expects every split's slot; pushes that landed
-    // before it made the transaction count negative for a while.
-    auto expect = scf::IfOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                              add(mulc(group, tpg), tidInGroup), c64(0)),
-        /*withElse=*/false);
-    {
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(expect.thenBlock());
-      NVVM::MBarrierArriveExpectTxOp::create(
-          b, loc, Type(), inboxBarrier,
-          arith::TruncIOp::create(b, loc, i32(), mulc(numSplits, slotBytes)),
-          NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::CTA),
-          b.getBoolAttr(false), Value());
-    }
-    waitBarrierPhase(inboxBarrier, c32(0), NVVM::MemScopeKind::CLUSTER);
-  }
+  Value leader = waitForPushes(slotBytes);
   tracePoint(TracePoint::Counted);
   tracePoint(TracePoint::LastKnown);
   // Rank 0 merges every split's slot from its own shared memory, all lanes;
