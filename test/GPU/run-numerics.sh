@@ -30,7 +30,9 @@ if command -v compute-sanitizer >/dev/null; then
     # workspace merge plainly too. Tensor-map copies: decode (the last
     # tile's rows zeroed), paged, one stage, the wide kernel pushing, prefill.
     # Whole partials pushed into rank 0 (G > 1): the wide G = 8 kernel in a
-    # pair and in 4 CTAs; the narrow G = 4 kernel pulling in 5.
+    # pair and in 4 CTAs; the narrow G = 4 kernel pulling in 5; the f16
+    # D = 64 wide kernel pushing 3 into its 3 slots; the wide G = 8 kernel
+    # pulling 6, more than its inbox holds.
     for spec in 1 29 33 57 66 70 74 "29 --num-splits=3 --max-cluster-splits=0" "29 --num-splits=2" \
         "29 --num-splits=3" "29 --num-splits=8 --max-cluster-splits=8" \
         "74 --num-splits=4 --max-cluster-splits=8" \
@@ -38,7 +40,8 @@ if command -v compute-sanitizer >/dev/null; then
         "108 --num-splits=2" "108 --num-splits=3 --max-cluster-splits=0" \
         119 122 124 "126 --num-splits=2" 130 \
         "132 --num-splits=2" "133 --num-splits=4 --max-cluster-splits=8" \
-        "135 --num-splits=5 --max-cluster-splits=8"; do
+        "135 --num-splits=5 --max-cluster-splits=8" \
+        "137 --num-splits=3 --max-cluster-splits=8" "138 --num-splits=6 --max-cluster-splits=8"; do
       c="${spec%% *}"; extra=""
       [ "$spec" != "$c" ] && extra="${spec#* }"
       line=$(grep -v '^$' "$dir/cases.resolved" | sed -n "${c}p")
