@@ -494,14 +494,16 @@ def time_graph(fn, copies):
 
 
 def time_graphs_interleaved(fns, copies, rounds=5, min_total_s=0.3, max_reps=50,
-                            on_error=None, settle_s=0.02):
+                            on_error=None, settle_s=0.02, per_round=None):
     """time_graph for several methods on the same inputs, in rounds: each
     round times every method once (a settle, then a share of its replays),
     starting one method later each round, so that no method is always the
     one timed first after the inputs were made or after a slower neighbour.
     Returns {name: median microseconds over all its replays}; a method whose
     warm-up, capture or replay raises is left out and on_error(name, e)
-    called (a fault is charged to its method)."""
+    called (a fault is charged to its method). per_round, if a dict, gets
+    {name: [median microseconds of each round]}: the spread between rounds
+    is the resolution of a comparison between methods."""
     graphs = {}
     for name, fn in fns.items():
         try:
@@ -520,13 +522,20 @@ def time_graphs_interleaved(fns, copies, rounds=5, min_total_s=0.3, max_reps=50,
             g, once = graphs[name]
             reps = max(3, min(max_reps, int(min_total_s / max(once, 1e-6))) // rounds)
             try:
-                times[name] += _timed_replays(g, once, copies, reps, settle_s)
+                got = _timed_replays(g, once, copies, reps, settle_s)
+                times[name] += got
+                if per_round is not None:
+                    per_round.setdefault(name, []).append(statistics.median(got))
             except Exception as e:  # noqa: BLE001
                 if on_error is None:
                     raise
                 on_error(name, e)
                 del graphs[name], times[name]
     del graphs
+    if per_round is not None:
+        for name in list(per_round):
+            if name not in times:
+                del per_round[name]
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -642,7 +651,8 @@ def main():
                 print(f"  {name} failed at G={G} B={B} L={L}: {row[name + '_error']}", flush=True)
                 if "illegal" in str(e):
                     raise e
-            timed = time_graphs_interleaved(methods, copies, on_error=failed)
+            round_us = {}
+            timed = time_graphs_interleaved(methods, copies, on_error=failed, per_round=round_us)
             for name in methods:
                 if not name.startswith("kv_read_"):
                     row[name] = timed.get(name)
@@ -694,6 +704,13 @@ def main():
             peers = [row[m] for m in ("sdpa_cudnn", "sdpa_flash") if row.get(m)]
             best = min(peers) if peers else None
             row["best_softmax_peer_us"] = best
+            # Each round's ratio to that round's best peer: how far apart the
+            # rounds put ours and the peer, the resolution of `ratio`.
+            row["round_us"] = {m: round_us[m] for m in ("ours_parallax", "ours_softmax", "sdpa_cudnn",
+                                                        "sdpa_flash") if m in round_us}
+            peer_rounds = [round_us[m] for m in ("sdpa_cudnn", "sdpa_flash") if m in round_us]
+            if "ours_parallax" in round_us and peer_rounds:
+                row["ratio_rounds"] = [o / min(p) for o, *p in zip(round_us["ours_parallax"], *peer_rounds)]
             results.append(row)
 
             def fmt(m):
@@ -707,7 +724,8 @@ def main():
                   f"P plain {fmt('ours_parallax_plain')} "
                   f"S {fmt('ours_softmax')} | cudnn {fmt('sdpa_cudnn')} ({tb('sdpa_cudnn')}) "
                   f"flash {fmt('sdpa_flash')} | eager {fmt('eager_parallax')} | authors {fmt('authors_triton')} | "
-                  f"ratio {row['ours_parallax'] / best if best and row.get('ours_parallax') else float('nan'):6.2f} | "
+                  f"ratio {row['ours_parallax'] / best if best and row.get('ours_parallax') else float('nan'):6.3f}"
+                  f"{' [%.3f-%.3f]' % (min(row['ratio_rounds']), max(row['ratio_rounds'])) if row.get('ratio_rounds') else ''} | "
                   f"err P {row['err_ours_parallax']:.1e} S {row['err_ours_softmax']:.1e} "
                   f"P plain {row.get('err_ours_parallax_plain', float('nan')):.1e}", flush=True)
             with open(args.out, "w") as f:  # after every point: a timeout keeps what ran

@@ -24,12 +24,16 @@ for r in d["results"]:
     tb = lambda c: r["kv_bytes"] / (r[c] * 1e-6) / 1e12 if r.get(c) else float("nan")
     best = r.get("best_softmax_peer_us")
     ratio = r["ours_parallax"] / best if best and r.get("ours_parallax") else float("nan")
+    # Files since the round ratios: the ratio and, in brackets, the range of
+    # the five rounds' ratios (the comparison's resolution).
+    rr = r.get("ratio_rounds")
+    ratio_text = f"{ratio:.3f} [{min(rr):.3f}-{max(rr):.3f}]" if rr else f"{ratio:.2f}"
     read = ""
     if ceiling:
         of = r["kv_read_us"] / r["ours_parallax"] if r.get("kv_read_us") and r.get("ours_parallax") else None
         read = f" | {us('kv_read_us')} | " + (f"{of:.3f}" if of else "n/a")
     print(f"| {r['G']} | {r['B']} | {r['L']} | {r.get('splits', '-')}{'c' if r.get('cluster') else ''}{'w' if r.get('wide') else ''} | " + " | ".join(us(c) for c in cols) +
           read + f" | {tb('ours_parallax'):.2f} | {r['kv_bytes'] / (best * 1e-6) / 1e12 if best else float('nan'):.2f}"
-          f" | {ratio:.2f} | {r.get('err_ours_parallax', float('nan')):.1e} / {r.get('err_ours_softmax', float('nan')):.1e} |")
+          f" | {ratio_text} | {r.get('err_ours_parallax', float('nan')):.1e} / {r.get('err_ours_softmax', float('nan')):.1e} |")
 print()
 print("meta:", json.dumps(d.get("meta", {})))
