@@ -26,6 +26,12 @@ def main():
                 pts = [(r["L"], r["kv_bytes"] / (r[m] * 1e-6) / 1e12) for r in rows if r.get(m)]
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=m)
+            # The read ceiling (kv_read.py, result files since 39078a6): the
+            # same bytes read with no math, in the same rounds.
+            pts = [(r["L"], r["kv_bytes"] / (r["kv_read_us"] * 1e-6) / 1e12) for r in rows if r.get("kv_read_us")]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", linestyle="--",
+                        linewidth=1, label="read ceiling")
             ax.set_xscale("log", base=2)
             ax.axhline(4.8, color="gray", linestyle=":", linewidth=1)
             ax.set_title(f"G={g} B={b}")
@@ -33,7 +39,7 @@ def main():
             if bi == 0:
                 ax.set_ylabel("TB/s (K/V bytes / time)")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("Decode on the H200, bf16, Hkv=8, D=128 (dotted: 4.8 TB/s spec)")
+    fig.suptitle("Decode on the H200, bf16, Hkv=8, D=128 (dotted: 4.8 TB/s spec; dashed: the same bytes read with no math)")
     fig.tight_layout()
     fig.savefig(sys.argv[2], dpi=110)
 
