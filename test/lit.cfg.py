@@ -8,7 +8,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "PARALLAX"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.parallax_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
@@ -17,6 +17,8 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input-context=20"
 
 llvm_config.use_default_substitutions()
+# The repository root: tests of the scripts in bench/ read its stored results.
+config.substitutions.append(("%repo", os.path.dirname(config.test_source_root)))
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.parallax_tools_dir, config.llvm_tools_dir]
