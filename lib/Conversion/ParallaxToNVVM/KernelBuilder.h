@@ -361,9 +361,12 @@ private:
                              int64_t maxIdx, int64_t fullRegs);
   /// ... the general form: each CTA reads its rows of every partial.
   Value pullFromCluster(SmallVector<Value> &merged, const RegSlice &slice, int64_t maxIdx);
+  /// How a partial's f32 reaches its slot: a plain store (null), or pushed
+  /// into cluster rank 0 (pushToLeader).
+  using StoreF32 = llvm::function_ref<void(Value at, Value v)>;
   /// This CTA's partial slice at `own` (a workspace or shared-memory slot).
   void storePartial(ArrayRef<Value> merged, const RegSlice &slice, Value own,
-                    Value sliceOffset);
+                    Value sliceOffset, StoreF32 store = {});
   /// The values of thenFn under `cond`, else elseFn's, as one scf.if of
   /// `types`; a null cond (the choice does not exist in this kernel) emits
   /// only elseFn, in place.
@@ -399,7 +402,8 @@ private:
   void initInbox(int64_t offset);
   /// One valid row: lanes 0-3 of each group (the row's quad) write their
   /// slice registers to the CTA's slot as [group][register][lane].
-  void storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &slice, Value slot);
+  void storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &slice, Value slot,
+                          StoreF32 store = {});
   /// ... and the last CTA merges splits [0, to) of them with every lane:
   /// lane L takes registers L / 4 + 8k of quad lane L % 4, then shuffles
   /// the merged registers back to their lanes.

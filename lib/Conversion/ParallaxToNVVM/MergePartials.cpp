@@ -146,7 +146,7 @@ KernelBuilder::mergePartials(ArrayRef<SmallVector<Value>> all,
 }
 
 void KernelBuilder::storePartial(ArrayRef<Value> merged, const RegSlice &sl,
-                                 Value own, Value sliceOffset) {
+                                 Value own, Value sliceOffset, StoreF32 store) {
   // Row statistics are the same in every group: group 0 writes them. The
   // accumulator slices: each group its own (all of them in group 0 if the
   // tiles are not sliced). Full register r sits at own + r * tpg * 4; a
@@ -162,9 +162,13 @@ void KernelBuilder::storePartial(ArrayRef<Value> merged, const RegSlice &sl,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     for (auto [k, full] : llvm::enumerate(sl.fullIndex))
-      if (sl.byGroup[k] == sliced)
-        LLVM::StoreOp::create(b, loc, merged[k],
-                              gep(sliced ? ownSlice : own, c64(full * tpg * 4)), 4);
+      if (sl.byGroup[k] == sliced) {
+        Value at = gep(sliced ? ownSlice : own, c64(full * tpg * 4));
+        if (store)
+          store(at, merged[k]);
+        else
+          LLVM::StoreOp::create(b, loc, merged[k], at, 4);
+      }
   }
 }
 
@@ -294,7 +298,7 @@ Value KernelBuilder::oneRowTile() {
 }
 
 void KernelBuilder::storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &sl,
-                                       Value slot) {
+                                       Value slot, StoreF32 store) {
   // Row 0 lives in lanes 0-3 (g = 0); the other lanes hold padding rows.
   int64_t regs = sl.fullIndex.size();
   Value quad = lt(lane, c64(4));
@@ -302,8 +306,13 @@ void KernelBuilder::storeOneRowPartial(ArrayRef<Value> merged, const RegSlice &s
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
   Value base = gep(slot, mulc(add(mulc(group, regs * 4), lane), 4));
-  for (int64_t k = 0; k < regs; ++k)
-    LLVM::StoreOp::create(b, loc, merged[k], gep(base, c64(k * 16)), 4);
+  for (int64_t k = 0; k < regs; ++k) {
+    Value at = gep(base, c64(k * 16));
+    if (store)
+      store(at, merged[k]);
+    else
+      LLVM::StoreOp::create(b, loc, merged[k], at, 4);
+  }
 }
 
 SmallVector<Value> KernelBuilder::mergeOneRowSplits(
@@ -549,17 +558,10 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
   Value inbox = gep(smem, c64(inboxOffset));
   Value leaderInbox = NVVM::MapaOp::create(b, loc, ptrCluster, inbox, c32(0));
   Value leaderBarrier = NVVM::MapaOp::create(b, loc, ptrCluster, inboxBarrier, c32(0));
-  {
-    // Row 0 lives in lanes 0-3 (g = 0); the other lanes hold padding rows.
-    auto quad = scf::IfOp::create(b, loc, lt(lane, c64(4)), /*withElse=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(quad.thenBlock());
-    Value base = gep(leaderInbox, add(mulc(split, splitBytes),
-                                      mulc(add(mulc(group, regs * 4), lane), 4)));
-    Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
-    for (int64_t k = 0; k < regs; ++k)
-      pushToLeader(gep(base, c64(k * 16)), merged[k], bar);
-  }
+  // The workspace's one-row slot layout, each store an st.async.
+  Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
+  storeOneRowPartial(merged, sl, gep(leaderInbox, mulc(split, splitBytes)),
+                     [&](Value at, Value v) { pushToLeader(at, v, bar); });
   tracePoint(TracePoint::PartialStored);
   Value leader = waitForPushes(splitBytes);
   tracePoint(TracePoint::Counted);
@@ -578,12 +580,12 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
 SmallVector<Value> KernelBuilder::pushPartialToLeader(ArrayRef<Value> merged,
                                                       const RegSlice &sl, int64_t maxIdx,
                                                       int64_t fullRegs) {
-  // Rank 0's inbox holds pushSlots slots of one partial each, laid out as
-  // storePartial lays out a workspace slot: register r of the thread at
+  // Rank 0's inbox holds pushSlots slots of one partial each, written by
+  // storePartial as it writes a workspace slot (register r of the thread at
   // tidInGroup in group 0's columns at r * tpg * 4 + tidInGroup * 4, a
-  // group's slice sliceOffset further. Every byte of a slot is pushed once
-  // (row statistics by group 0, each slice by its group), so rank 0 expects
-  // numSplits whole slots. As in pushOneRowToLeader, st.async completes on
+  // group's slice sliceOffset further), each store an st.async. Every byte
+  // of a slot is pushed once (row statistics by group 0, each slice by its
+  // group), so rank 0 expects numSplits whole slots. As in pushOneRowToLeader, st.async completes on
   // rank 0's barrier: the pushing CTA waits for nothing, rank 0 for one
   // one-way trip after the last push, and no cluster barrier orders them.
   int64_t tpg = 32 * p.warps, slotBytes = fullRegs * tpg * 4;
@@ -595,20 +597,8 @@ SmallVector<Value> KernelBuilder::pushPartialToLeader(ArrayRef<Value> merged,
   Value leaderInbox = NVVM::MapaOp::create(b, loc, ptrCluster, inbox, c32(0));
   Value leaderBarrier = NVVM::MapaOp::create(b, loc, ptrCluster, inboxBarrier, c32(0));
   Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
-  Value own = gep(leaderInbox, add(mulc(split, slotBytes), mulc(tidInGroup, 4)));
-  Value ownSlice = gep(own, sliceOffset);
-  Value isGroup0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, group, c64(0));
-  {
-    auto rows = scf::IfOp::create(b, loc, isGroup0, /*withElse=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(rows.thenBlock());
-    for (auto [k, full] : llvm::enumerate(sl.fullIndex))
-      if (!sl.byGroup[k])
-        pushToLeader(gep(own, c64(full * tpg * 4)), merged[k], bar);
-  }
-  for (auto [k, full] : llvm::enumerate(sl.fullIndex))
-    if (sl.byGroup[k])
-      pushToLeader(gep(ownSlice, c64(full * tpg * 4)), merged[k], bar);
+  storePartial(merged, sl, gep(leaderInbox, add(mulc(split, slotBytes), mulc(tidInGroup, 4))),
+               sliceOffset, [&](Value at, Value v) { pushToLeader(at, v, bar); });
   tracePoint(TracePoint::PartialStored);
   Value leader = waitForPushes(slotBytes);
   tracePoint(TracePoint::Counted);
