@@ -19,14 +19,19 @@ CEILING_CONFIGS = [(32, 8192, 4, 3), (2, 8192, 4, 3), (4, 8192, 4, 3)]
 
 
 @triton.jit
-def _read_sum(x_ptr, out_ptr, n, chunk, BLOCK: tl.constexpr, STAGES: tl.constexpr):
-    pid = tl.program_id(0)
-    start = pid.to(tl.int64) * chunk
+def _chunk_sum(x_ptr, start, n, chunk, BLOCK: tl.constexpr, STAGES: tl.constexpr):
+    # The float32 sum of x[start, start + chunk), BLOCK elements a step.
     acc = tl.zeros([BLOCK], dtype=tl.float32)
     for off in tl.range(0, chunk, BLOCK, num_stages=STAGES):
         idx = start + off + tl.arange(0, BLOCK)
         acc += tl.load(x_ptr + idx, mask=idx < n, other=0.0).to(tl.float32)
-    tl.store(out_ptr + pid, tl.sum(acc, axis=0))
+    return tl.sum(acc, axis=0)
+
+
+@triton.jit
+def _read_sum(x_ptr, out_ptr, n, chunk, BLOCK: tl.constexpr, STAGES: tl.constexpr):
+    pid = tl.program_id(0)
+    tl.store(out_ptr + pid, _chunk_sum(x_ptr, pid.to(tl.int64) * chunk, n, chunk, BLOCK, STAGES))
 
 
 @triton.jit
@@ -34,18 +39,11 @@ def _read_pair_sum(k_ptr, v_ptr, out_ptr, n, chunk, half, BLOCK: tl.constexpr,
                    STAGES: tl.constexpr):
     # Programs [0, half) read k, [half, 2 half) read v: one launch for both.
     pid = tl.program_id(0)
-    acc = tl.zeros([BLOCK], dtype=tl.float32)
     if pid < half:
-        start = pid.to(tl.int64) * chunk
-        for off in tl.range(0, chunk, BLOCK, num_stages=STAGES):
-            idx = start + off + tl.arange(0, BLOCK)
-            acc += tl.load(k_ptr + idx, mask=idx < n, other=0.0).to(tl.float32)
+        total = _chunk_sum(k_ptr, pid.to(tl.int64) * chunk, n, chunk, BLOCK, STAGES)
     else:
-        start = (pid - half).to(tl.int64) * chunk
-        for off in tl.range(0, chunk, BLOCK, num_stages=STAGES):
-            idx = start + off + tl.arange(0, BLOCK)
-            acc += tl.load(v_ptr + idx, mask=idx < n, other=0.0).to(tl.float32)
-    tl.store(out_ptr + pid, tl.sum(acc, axis=0))
+        total = _chunk_sum(v_ptr, (pid - half).to(tl.int64) * chunk, n, chunk, BLOCK, STAGES)
+    tl.store(out_ptr + pid, total)
 
 
 def programs_for(per_sm, sms):
