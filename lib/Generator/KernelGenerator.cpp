@@ -349,8 +349,8 @@ mlir::parallax::generateKernel(const GenOptions &o) {
     PassManager pm(&ctx);
     s.passes(pm);
     if (failed(pm.run(*module)))
-      return llvm::createStringError(std::string("stage ") + s.file +
-                                     " failed:\n" + diagnostics);
+      return llvm::createStringError(std::string("stage ") + s.file + " failed:\n" +
+                                     StringRef(diagnostics).rtrim().str());
     lap(s.file);
     // Printing a whole kernel costs tens of milliseconds: only when dumping.
     if (!o.dumpDir.empty())

@@ -9,7 +9,7 @@
 
 // CHECK: llvm.func @split
 // CHECK-SAME: %arg4: !llvm.ptr<1>, %arg5: !llvm.ptr<1>, %arg6: !llvm.ptr<1>
-// CHECK-SAME: parallax.grid = ["ceil(q.dim2/8)*num_splits", "q.dim0", "1"]
+// CHECK-SAME: parallax.grid = ["ceil(q.dim2/8)*num_splits", "1", "q.dim0"]
 // CHECK-SAME: parallax.param_names = ["q", "k", "v", "r", "out", "workspace", "counters", "q.dim0"
 // CHECK-SAME: "r.dim2", "num_splits"]
 // 19 registers (m, d1, d2 and 16 of [O1;O2]) x 32 threads x 4 bytes:

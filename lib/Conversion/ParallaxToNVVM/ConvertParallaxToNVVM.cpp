@@ -138,14 +138,25 @@ LogicalResult checkTensorMapCopies(const ProgramInfo &p) {
 LogicalResult checkResources(const ProgramInfo &p, const TargetInfo &t,
                              int64_t stages, Operation *at) {
   int64_t smem = p.sharedBytes(stages);
-  if (smem > t.maxSharedBytes)
-    return at->emitError()
-           << "needs " << smem << " bytes of shared memory (" << stages
-           << " stages x " << p.loopLoads.size() << " tiles of " << p.blockN
-           << " x " << p.headDim << " x " << p.eltBytes() << " bytes"
-           << (p.swizzled() ? ", swizzled" : ", rows padded by 16 bytes")
-           << ") but " << t.chip << " allows "
-           << t.maxSharedBytes << " per block; lower block-n or num-stages";
+  if (smem > t.maxSharedBytes) {
+    // Name the term that sets the size (the K/V stages, or the warp groups'
+    // merge slots that reuse them) and the knobs that shrink it.
+    int64_t kvStaging =
+        p.kvGroups * stages * static_cast<int64_t>(p.loopLoads.size()) * p.tileBytes();
+    InFlightDiagnostic d = at->emitError() << "needs " << smem << " bytes of shared memory (";
+    if (kvStaging == p.stagingBytes(stages)) {
+      if (p.kvGroups > 1)
+        d << p.kvGroups << " warp groups x ";
+      d << stages << " stages x " << p.loopLoads.size() << " tiles of " << p.blockN << " x "
+        << p.headDim << " x " << p.eltBytes() << " bytes"
+        << (p.swizzled() ? ", swizzled" : ", rows padded by 16 bytes");
+    } else {
+      d << "the merge of " << p.kvGroups << " warp groups' partials";
+    }
+    d << ") but " << t.chip << " allows " << t.maxSharedBytes << " per block; lower block-n"
+      << (p.kvGroups > 1 ? ", num-stages or kv-groups" : " or num-stages");
+    return d;
+  }
   int64_t regs = p.registerEstimate();
   if (regs > t.maxRegistersPerThread)
     return at->emitError()

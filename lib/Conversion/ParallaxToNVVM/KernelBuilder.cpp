@@ -689,9 +689,12 @@ LogicalResult KernelBuilder::lowerOp(Operation *op) {
       .Case<tensor::ExpandShapeOp>([&](tensor::ExpandShapeOp ex) {
         auto type = shapeOf(ex.getResult());
         bool packed = ex.getReassociationIndices()[0].size() == 1;
+        int64_t rowsPerHead = packed ? type.getDimSize(0) : type.getDimSize(1);
+        // Every row valid unless an extract_slice cuts the tile (canonicalization
+        // drops that slice where it takes the whole tile).
         frags[ex.getResult()] =
-            StoreView{get<Acc>(ex.getSrc()), Value(),
-                      packed ? type.getDimSize(0) : type.getDimSize(1), packed};
+            StoreView{get<Acc>(ex.getSrc()), arith::ConstantIndexOp::create(b, loc, rowsPerHead),
+                      rowsPerHead, packed};
         return success();
       })
       .Case<tensor::ExtractSliceOp>([&](tensor::ExtractSliceOp sl) {

@@ -22,8 +22,13 @@ void mlir::parallax::buildFusionPipeline(OpPassManager &pm, bool canonicalize) {
   f.addPass(createParallaxFuseProjector());
   f.addPass(createParallaxFuseCovarianceProbe());
   f.addPass(createParallaxFuseValueAggregation());
+  // Everything but folding away the program grid: a grid of one program
+  // (static B = H = 1, one query tile) must stay an scf.forall, which the GPU
+  // lowering turns into the kernel.
   if (canonicalize)
-    f.addPass(createCanonicalizerPass());
+    f.addPass(createCanonicalizerPass(
+        GreedyRewriteConfig(),
+        /*disabledPatterns=*/{"(anonymous namespace)::ForallOpSingleOrZeroIterationDimsFolder"}));
   f.addPass(createCSEPass());
 }
 
