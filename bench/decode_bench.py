@@ -546,7 +546,12 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a few grid points only")
     ap.add_argument("--groups", default="1,4,8")
     ap.add_argument("--points", default="", help="BxL,BxL,... instead of the grid (repeats allowed)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="interleaved rounds per point (each the same share of replays): "
+                         "more rounds, a finer reading of close ratios")
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error(f"--rounds must be at least 1, got {args.rounds}")
     torch.manual_seed(0)
     dev = torch.device("cuda")
     try:
@@ -652,7 +657,9 @@ def main():
                 if "illegal" in str(e):
                     raise e
             round_us = {}
-            timed = time_graphs_interleaved(methods, copies, on_error=failed, per_round=round_us)
+            timed = time_graphs_interleaved(methods, copies, rounds=args.rounds,
+                                            max_reps=10 * args.rounds, on_error=failed,
+                                            per_round=round_us)
             for name in methods:
                 if not name.startswith("kv_read_"):
                     row[name] = timed.get(name)
@@ -735,7 +742,7 @@ def main():
     meta = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
             "torch": torch.__version__, "authors_cute_decode": cute_note,
             "authors_triton_decode": "available" if authors_ok else "unavailable",
-            "kv_read": KV_READ_NOTE,
+            "kv_read": KV_READ_NOTE, "rounds": args.rounds,
             "gpu_state_before": state_before, "gpu_state_after": gpu_state()}
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
