@@ -174,6 +174,12 @@ std::string parallax::cpu::buildAttentionModule(const KernelSpec &s) {
 llvm::Expected<CheckResult> parallax::cpu::check(const KernelSpec &spec,
                                                  uint64_t seed,
                                                  std::vector<int32_t> seqLens) {
+  // 0 picks 1/sqrt(D); anything else is the op's f32 scale attribute.
+  double scale = spec.options.scale;
+  if (scale != 0 && !(scale >= std::numeric_limits<float>::min() &&
+                      scale <= std::numeric_limits<float>::max()))
+    return llvm::createStringError("scale must be positive and a finite f32 (0 = 1/sqrt(D)), got " +
+                                   (std::ostringstream() << scale).str());
   bool varlen = !spec.varlenQ.empty();
   ref::Shape sh = spec.shape;
   if (varlen) {

@@ -32,6 +32,8 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cctype>
+#include <limits>
 #include <sstream>
 
 using namespace mlir;
@@ -164,6 +166,24 @@ llvm::Error mlir::parallax::validate(const GenOptions &o) {
   if (o.numStages < 0 || o.numStages > 4)
     return err("num-stages must be between 1 and 4 (0 = heuristic), got " +
                std::to_string(o.numStages));
+  if (o.splitKv < -1 || o.splitKv > 1)
+    return err("split-kv must be 1 (on), 0 (off) or -1 (heuristic), got " +
+               std::to_string(o.splitKv));
+  // The scale is an f32 attribute: 0 picks 1/sqrt(D); anything else must be
+  // a positive, finite, normal f32.
+  if (o.scale != 0 && !(o.scale >= std::numeric_limits<float>::min() &&
+                        o.scale <= std::numeric_limits<float>::max()))
+    return err("scale must be positive and a finite f32 (0 = 1/sqrt(D)), got " +
+               (std::ostringstream() << o.scale).str());
+  // The name is the PTX entry: a PTX identifier, and our own rules for files.
+  if (!o.name.empty() &&
+      (!(std::isalpha(static_cast<unsigned char>(o.name[0])) || o.name[0] == '_') ||
+       !llvm::all_of(o.name, [](char c) {
+         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+       })))
+    return err("kernel name '" + o.name +
+               "' is not supported: use letters, digits and '_', starting with a "
+               "letter or '_' (it is the PTX entry and the file name)");
   return llvm::Error::success();
 }
 

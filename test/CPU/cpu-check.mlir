@@ -7,6 +7,8 @@
 // RUN: parallax-cpu-check --emit-ir --hq=4 --hkv=2 --causal | FileCheck %s --check-prefix=IR
 // RUN: not parallax-cpu-check --hq=12 --hkv=5 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not parallax-cpu-check --dtype=f64 2>&1 | FileCheck %s --check-prefix=DTYPE
+// RUN: not parallax-cpu-check --scale=-1 2>&1 | FileCheck %s --check-prefix=SCALE
+// SCALE: error: scale must be positive and a finite f32 (0 = 1/sqrt(D)), got -1
 
 // CHECK: rel-L2 {{.*}} (tolerance 1e-05) over {{[0-9]+}} elements; {{.*}}: PASS
 // BF16: rel-L2 {{.*}} (tolerance 1e-02) over 16384 elements; {{.*}}: PASS

@@ -15,3 +15,14 @@ func.func @one_program(%q: tensor<1x1x16x64xbf16>, %k: tensor<1x1x256x64xbf16>, 
   %o = parallax.attention %q, %k, %v probe %r : tensor<1x1x16x64xbf16>, tensor<1x1x256x64xbf16>, tensor<1x1x256x64xbf16>, tensor<1x1x16x64xbf16> -> tensor<1x1x16x64xbf16>
   return %o : tensor<1x1x16x64xbf16>
 }
+
+// A cache of one key tile (Lk = block-n): the canonicalization keeps the
+// single-iteration key loop too (it folded it, and the lowering then found
+// no K/V loop).
+// CHECK: llvm.func @one_key_tile
+// CHECK-SAME: parallax.grid = ["1", "1", "2"]
+// CHECK: nvvm.mma.sync
+func.func @one_key_tile(%q: tensor<2x1x16x64xbf16>, %k: tensor<2x1x32x64xbf16>, %v: tensor<2x1x32x64xbf16>) -> tensor<2x1x16x64xbf16> {
+  %o = parallax.attention %q, %k, %v probe %q : tensor<2x1x16x64xbf16>, tensor<2x1x32x64xbf16>, tensor<2x1x32x64xbf16>, tensor<2x1x16x64xbf16> -> tensor<2x1x16x64xbf16>
+  return %o : tensor<2x1x16x64xbf16>
+}

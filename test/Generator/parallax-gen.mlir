@@ -226,6 +226,12 @@
 // RUN: not parallax-gen --decode --hq=6 --hkv=2 -o %t/bad 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not parallax-gen --num-stages=5 -o %t/bad 2>&1 | FileCheck %s --check-prefix=STAGES5
 // RUN: not parallax-gen --block-n=512 --head-dim=256 --chip=sm_86 -o %t/bad 2>&1 | FileCheck %s --check-prefix=SMEM
+// RUN: not parallax-gen --name=a.b -o %t/bad 2>&1 | FileCheck %s --check-prefix=NAME
+// RUN: not parallax-gen --scale=-1 -o %t/bad 2>&1 | FileCheck %s --check-prefix=SCALE
+// RUN: not parallax-gen --scale=1e39 -o %t/bad 2>&1 | FileCheck %s --check-prefix=SCALEINF
+// RUN: not parallax-gen --split-kv=2 -o %t/bad 2>&1 | FileCheck %s --check-prefix=SPLIT
+// RUN: not parallax-gen --softmax --head-dim=16 --num-warps=16 --block-m=256 --kv-groups=4 --num-stages=1 --chip=sm_90 -o %t/bad 2>&1 | FileCheck %s --check-prefix=THREADS
+// RUN: not ls %t/bad
 // D100: parallax-gen: error: head dim 100 is not supported: supported head dims are multiples of 16 from 16 to 256 (e.g. 64, 96, 128, 192, 256)
 // CHIP: parallax-gen: error: chip 'sm_70' is not supported: supported are sm_80, sm_86, sm_89, sm_90, sm_90a
 // DTYPE: parallax-gen: error: dtype 'f32' is not supported: use bf16 or f16
@@ -234,6 +240,11 @@
 // STAGES5: parallax-gen: error: num-stages must be between 1 and 4 (0 = heuristic), got 5
 // SMEM: parallax-gen: error: stage 04-nvvm.mlir failed:
 // SMEM: needs {{[0-9]+}} bytes of shared memory {{.*}} but sm_86 allows 101376 per block
+// NAME: parallax-gen: error: kernel name 'a.b' is not supported: use letters, digits and '_', starting with a letter or '_' (it is the PTX entry and the file name)
+// SCALE: parallax-gen: error: scale must be positive and a finite f32 (0 = 1/sqrt(D)), got -1
+// SCALEINF: parallax-gen: error: scale must be positive and a finite f32 (0 = 1/sqrt(D)), got 1e+39
+// SPLIT: parallax-gen: error: split-kv must be 1 (on), 0 (off) or -1 (heuristic), got 2
+// THREADS: needs 2048 threads per block (16 warps x 4 warp groups) but GPUs allow 1024; lower num-warps or kv-groups
 
 // The key loop's unmasked copies (the second whole-tile test; the first is
 // the prologue's, this kernel has 2 stages): the per-lane address terms are

@@ -14,11 +14,14 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 #include "mlir/IR/Diagnostics.h"
+
+#include <cstdlib>
 
 using namespace llvm;
 
@@ -27,7 +30,7 @@ static cl::OptionCategory ToolCategory("parallax-translate options");
 
 static cl::opt<std::string> Input(cl::Positional, cl::desc("<input .mlir>"), cl::init("-"), cl::cat(ToolCategory));
 static cl::opt<std::string> Output("o", cl::desc("output file"), cl::init("-"), cl::cat(ToolCategory));
-static cl::opt<std::string> Chip("chip", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a"), cl::init("sm_80"), cl::cat(ToolCategory));
+static cl::opt<std::string> Chip("chip", cl::desc("sm_80, sm_86, sm_89, sm_90 or sm_90a (default: the chip the kernels were lowered for, else sm_80)"), cl::init(""), cl::cat(ToolCategory));
 static cl::opt<unsigned> OptLevel("O", cl::desc("LLVM codegen optimization level"), cl::init(2), cl::cat(ToolCategory));
 enum class Mode { PTX, LLVMIR };
 static cl::opt<Mode> Action(cl::desc("what to emit"),
@@ -39,6 +42,13 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(ToolCategory);
   cl::ParseCommandLineOptions(argc, argv, "LLVM-dialect module -> PTX through LLVM's NVPTX target\n");
+  // What NVPTX cannot compile (an instruction the chip lacks, a symbol PTX
+  // cannot spell) is a fatal error in LLVM: report it as an error, not a crash.
+  llvm::install_fatal_error_handler([](void *, const char *reason, bool) {
+    errs() << "error: LLVM's NVPTX backend cannot compile this module: " << reason
+           << " (was it lowered for this --chip?)\n";
+    std::exit(1);
+  });
   mlir::DialectRegistry registry;
   registry.insert<mlir::LLVM::LLVMDialect, mlir::NVVM::NVVMDialect>();
   mlir::parallax::registerPTXTranslations(registry);
@@ -57,6 +67,14 @@ int main(int argc, char **argv) {
     return 1;
   mlir::parallax::PTXOptions options;
   options.chip = Chip;
+  if (Chip.empty()) {
+    // The chip the GPU lowering recorded on the kernels (parallax.chip).
+    options.chip = "sm_80";
+    module->walk([&](mlir::LLVM::LLVMFuncOp f) {
+      if (auto chip = f->getAttrOfType<mlir::StringAttr>("parallax.chip"))
+        options.chip = chip.getValue().str();
+    });
+  }
   options.optLevel = OptLevel;
   std::string text;
   if (Action == Mode::LLVMIR) {

@@ -31,6 +31,9 @@ struct TargetInfo {
 /// runtime launches no larger cluster (rt::kMaxClusterSplits).
 inline constexpr int64_t kMaxPortableClusterSize = 8;
 
+/// Threads per block on every supported chip (sm_80 to sm_90a).
+inline constexpr int64_t kMaxThreadsPerBlock = 1024;
+
 /// Shared memory the driver reserves per resident block (sharedBytesPerSM
 /// counts it for every block).
 inline constexpr int64_t kReservedSharedPerBlock = 1024;

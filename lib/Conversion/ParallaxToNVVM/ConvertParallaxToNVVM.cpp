@@ -21,12 +21,75 @@ using namespace mlir::parallax::nvvm_lowering;
 
 namespace mlir::parallax::nvvm_lowering {
 
-FailureOr<ProgramInfo> analyze(func::FuncOp func) {
-  ProgramInfo info;
-  func.walk([&](scf::ForallOp f) { info.forall = f; });
-  if (!info.forall)
+/// The form the GPU lowering turns into one kernel: tensor arguments (each a
+/// kernel pointer), one tiled program at the function's top level whose
+/// result the function returns and nothing else, and inside it no tensor
+/// from outside but the arguments and constants.
+static LogicalResult checkKernelForm(func::FuncOp func, scf::ForallOp &forall) {
+  StringRef name = func.getSymName();
+  if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_') ||
+      !llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
+    return func.emitError() << "kernel name '" << name
+                            << "' is not a PTX identifier: use letters, digits and '_', "
+                               "starting with a letter or '_'";
+  for (BlockArgument a : func.getArguments())
+    if (!isa<RankedTensorType>(a.getType()))
+      return func.emitError() << "a GPU kernel takes ranked tensors only (one pointer each): "
+                              << "argument #" << a.getArgNumber() << " is " << a.getType();
+  if (auto names = func->getAttr("parallax.arg_names")) {
+    auto arr = dyn_cast<ArrayAttr>(names);
+    if (!arr || !llvm::all_of(arr, [](Attribute x) { return isa<StringAttr>(x); }))
+      return func.emitError() << "parallax.arg_names must be an array of strings, got "
+                              << names;
+  }
+  SmallVector<scf::ForallOp> programs;
+  func.walk([&](scf::ForallOp f) { programs.push_back(f); });
+  if (programs.empty())
     return func.emitError() << "no tiled program: run parallax-tile-attention "
                                "before the GPU lowering";
+  if (programs.size() > 1)
+    return programs[1].emitError()
+           << "one attention per GPU kernel: @" << name << " has " << programs.size()
+           << " tiled programs; give each attention op its own function";
+  forall = programs[0];
+  if (forall->getParentOp() != func.getOperation())
+    return forall.emitError() << "the tiled program must sit at the top level of @" << name
+                              << ", not inside '" << forall->getParentOp()->getName() << "'";
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  if (forall->getNumResults() != 1 || ret.getNumOperands() != 1 ||
+      ret.getOperand(0) != forall->getResult(0))
+    return ret.emitError() << "a GPU kernel's one output is its attention's result: @" << name
+                           << " must return exactly that value (no other results, and no ops "
+                              "on it after the attention)";
+  WalkResult outside = forall.getBody()->walk([&](Operation *op) {
+    for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+      if (!isa<TensorType>(v.getType()) || forall->isAncestor(v.getParentBlock()->getParentOp()))
+        continue;
+      if (auto a = dyn_cast<BlockArgument>(v); a && a.getOwner() == &func.getBody().front())
+        continue;
+      // Splat constants (the accumulators' initial values) become registers;
+      // what is loaded from memory must be a kernel argument.
+      auto cst = v.getDefiningOp<arith::ConstantOp>();
+      auto dense = cst ? dyn_cast<DenseElementsAttr>(cst.getValue()) : DenseElementsAttr();
+      if (dense && dense.isSplat() && !isa<TileLoadOp, tensor::ExtractOp>(op))
+        continue;
+      op->emitError() << "operand #" << i << " comes from '"
+                      << (v.getDefiningOp() ? v.getDefiningOp()->getName().getStringRef()
+                                            : StringRef("a block argument"))
+                      << "' outside the tiled program: a GPU kernel reads its tensors from "
+                         "the function's arguments (make it an argument of @"
+                      << name << ")";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(outside.wasInterrupted());
+}
+
+FailureOr<ProgramInfo> analyze(func::FuncOp func) {
+  ProgramInfo info;
+  if (failed(checkKernelForm(func, info.forall)))
+    return failure();
   int loops = 0;
   info.forall.getBody()->walk([&](scf::ForOp l) {
     info.loop = l;
@@ -137,6 +200,11 @@ LogicalResult checkTensorMapCopies(const ProgramInfo &p) {
 
 LogicalResult checkResources(const ProgramInfo &p, const TargetInfo &t,
                              int64_t stages, Operation *at) {
+  int64_t threads = 32 * p.warps * p.kvGroups;
+  if (threads > kMaxThreadsPerBlock)
+    return at->emitError() << "needs " << threads << " threads per block (" << p.warps
+                           << " warps x " << p.kvGroups << " warp groups) but GPUs allow "
+                           << kMaxThreadsPerBlock << "; lower num-warps or kv-groups";
   int64_t smem = p.sharedBytes(stages);
   if (smem > t.maxSharedBytes) {
     // Name the term that sets the size (the K/V stages, or the warp groups'
@@ -250,12 +318,25 @@ struct ConvertParallaxToNVVMPass
     if (untiled.wasInterrupted())
       return signalPassFailure();
     SmallVector<func::FuncOp> funcs;
-    module.walk([&](func::FuncOp f) {
+    WalkResult loose = module.walk([&](func::FuncOp f) {
       bool hasProgram = false;
       f.walk([&](scf::ForallOp) { hasProgram = true; });
-      if (hasProgram)
+      if (hasProgram) {
         funcs.push_back(f);
+        return WalkResult::advance();
+      }
+      // Parallax ops outside a program would be left unlowered.
+      WalkResult r = f.walk([&](Operation *op) {
+        if (!isa<ParallaxDialect>(op->getDialect()))
+          return WalkResult::advance();
+        op->emitOpError() << "is outside a tiled program (scf.forall): the GPU lowering "
+                             "converts tiled attention programs only";
+        return WalkResult::interrupt();
+      });
+      return r.wasInterrupted() ? WalkResult::interrupt() : WalkResult::advance();
     });
+    if (loose.wasInterrupted())
+      return signalPassFailure();
     if (!funcs.empty() && tracePhases && !module.lookupSymbol("parallax_trace")) {
       // Zero-initialized (a definition, not an extern) so the module owns it.
       OpBuilder b(module.getBodyRegion());

@@ -2,6 +2,7 @@
 #include "parallax/Target/PTXEmitter.h"
 #include "parallax/Conversion/TargetInfo.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
@@ -69,6 +70,19 @@ mlir::parallax::translateToNVPTXModule(ModuleOp module, llvm::LLVMContext &ctx,
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();
+  // A kernel lowered for a newer chip uses its instructions (griddepcontrol,
+  // clusters, bulk copies), which NVPTX cannot select for an older one; it
+  // would abort in instruction selection.
+  const TargetInfo *target = lookupTarget(options.chip);
+  for (LLVM::LLVMFuncOp f : module.getOps<LLVM::LLVMFuncOp>())
+    if (auto chip = f->getAttrOfType<StringAttr>("parallax.chip")) {
+      const TargetInfo *needs = lookupTarget(chip.getValue());
+      if (needs && needs->computeCapability > target->computeCapability)
+        return llvm::createStringError(
+            "kernel '" + f.getSymName().str() + "' was lowered for " + chip.getValue().str() +
+            " (its parallax.chip) and cannot be compiled for " + options.chip +
+            ": lower it for " + options.chip + ", or emit for " + chip.getValue().str());
+    }
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, ctx, "parallax");
   if (!llvmModule)

@@ -22,13 +22,15 @@ void mlir::parallax::buildFusionPipeline(OpPassManager &pm, bool canonicalize) {
   f.addPass(createParallaxFuseProjector());
   f.addPass(createParallaxFuseCovarianceProbe());
   f.addPass(createParallaxFuseValueAggregation());
-  // Everything but folding away the program grid: a grid of one program
-  // (static B = H = 1, one query tile) must stay an scf.forall, which the GPU
-  // lowering turns into the kernel.
+  // Everything but folding away the program grid or the key loop: a grid of
+  // one program (static B = H = 1, one query tile) must stay an scf.forall
+  // and a cache of one key tile an scf.for, which the GPU lowering turns into
+  // the kernel and its key loop.
   if (canonicalize)
     f.addPass(createCanonicalizerPass(
         GreedyRewriteConfig(),
-        /*disabledPatterns=*/{"(anonymous namespace)::ForallOpSingleOrZeroIterationDimsFolder"}));
+        /*disabledPatterns=*/{"(anonymous namespace)::ForallOpSingleOrZeroIterationDimsFolder",
+                              "(anonymous namespace)::SimplifyTrivialLoops"}));
   f.addPass(createCSEPass());
 }
 

@@ -355,36 +355,41 @@ struct TileAttentionPass
     : public parallax::impl::ParallaxTileAttentionBase<TileAttentionPass> {
   using Base::Base;
 
+  /// The op's operands as they are now: an earlier tiling may have replaced
+  /// one (one attention's result feeding another).
+  static AttentionParts partsOf(Operation *op) {
+    if (auto at = dyn_cast<AttentionOp>(op))
+      return {op, at.getQ(), at.getK(), at.getV(), at.getR(), Value(), at.getCausal(),
+              window(at.getWindowAttr()), at.getEffectiveScale()};
+    if (auto dec = dyn_cast<DecodeAttentionOp>(op)) {
+      AttentionParts p{op, dec.getQ(), dec.getKCache(), dec.getVCache(),
+                       dec.getR(), dec.getSeqLens(), dec.getCausal(),
+                       window(dec.getWindowAttr()), dec.getEffectiveScale()};
+      p.blockTable = dec.getBlockTable();
+      return p;
+    }
+    auto vl = cast<VarlenAttentionOp>(op);
+    AttentionParts p{op, vl.getQ(), vl.getK(), vl.getV(), vl.getR(),
+                     Value(), vl.getCausal(), window(vl.getWindowAttr()),
+                     vl.getEffectiveScale()};
+    p.cuQ = vl.getCuSeqlensQ();
+    p.cuK = vl.getCuSeqlensK();
+    p.maxSeqlenQ = vl.getMaxSeqlenQ();
+    return p;
+  }
+
   void runOnOperation() override {
-    SmallVector<AttentionParts> work;
-    bool failedAny = false;
+    SmallVector<Operation *> work;
     getOperation().walk([&](Operation *op) {
-      if (auto at = dyn_cast<AttentionOp>(op)) {
-        work.push_back({op, at.getQ(), at.getK(), at.getV(), at.getR(),
-                        Value(), at.getCausal(), window(at.getWindowAttr()),
-                        at.getEffectiveScale()});
-      } else if (auto dec = dyn_cast<DecodeAttentionOp>(op)) {
-        AttentionParts p{op, dec.getQ(), dec.getKCache(), dec.getVCache(),
-                         dec.getR(), dec.getSeqLens(), dec.getCausal(),
-                         window(dec.getWindowAttr()), dec.getEffectiveScale()};
-        p.blockTable = dec.getBlockTable();
-        work.push_back(p);
-      } else if (auto vl = dyn_cast<VarlenAttentionOp>(op)) {
-        AttentionParts p{op, vl.getQ(), vl.getK(), vl.getV(), vl.getR(),
-                         Value(), vl.getCausal(), window(vl.getWindowAttr()),
-                         vl.getEffectiveScale()};
-        p.cuQ = vl.getCuSeqlensQ();
-        p.cuK = vl.getCuSeqlensK();
-        p.maxSeqlenQ = vl.getMaxSeqlenQ();
-        work.push_back(p);
-      }
+      if (isa<AttentionOp, DecodeAttentionOp, VarlenAttentionOp>(op))
+        work.push_back(op);
     });
-    if (failedAny)
-      return signalPassFailure();
     TileConfig cfg{blockM, blockN, numWarps, packGqa};
-    for (AttentionParts &a : work)
+    for (Operation *op : work) {
+      AttentionParts a = partsOf(op);
       if (failed(Tiler(a, cfg).run()))
         return signalPassFailure();
+    }
   }
 };
 
