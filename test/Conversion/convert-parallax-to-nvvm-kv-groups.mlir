@@ -1,6 +1,8 @@
 // RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_80 kv-groups=2" | FileCheck %s
 // RUN: parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="chip=sm_80 kv-groups=3" | FileCheck %s --check-prefix=WHOLE
 // RUN: not parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="kv-groups=16" 2>&1 | FileCheck %s --check-prefix=TOOMANY
+// RUN: not parallax-opt %s -parallax-tile-attention="block-m=8 block-n=16 num-warps=1" -parallax-fuse -convert-parallax-to-nvvm="min-ctas-per-sm=33" 2>&1 | FileCheck %s --check-prefix=MINCTAS
+// MINCTAS: error: min-ctas-per-sm must be between 1 and 32 (0 = none), got 33
 
 // Two warp groups split the key tiles of one program: each group strides
 // over the tiles with its own stages and barrier (a warp barrier: each group

@@ -301,6 +301,11 @@ struct ConvertParallaxToNVVMPass
                          << static_cast<int64_t>(numStages);
       return signalPassFailure();
     }
+    if (minCtasPerSm < 0 || minCtasPerSm > 32) {
+      module.emitError() << "min-ctas-per-sm must be between 1 and 32 (0 = none), got "
+                         << static_cast<int64_t>(minCtasPerSm);
+      return signalPassFailure();
+    }
     if (kvGroups < 1 || kvGroups > 15) {
       module.emitError() << "kv-groups must be between 1 and 15 (named "
                             "barriers 1..15), got "

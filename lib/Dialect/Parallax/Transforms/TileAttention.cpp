@@ -67,7 +67,11 @@ public:
              << ", block-n " << cfg.blockN << ", num-warps " << cfg.numWarps;
     if (a.blockTable) {
       int64_t page = kType.getDimSize(2);
-      if (ShapedType::isDynamic(page) || page % cfg.blockN)
+      if (ShapedType::isDynamic(page))
+        return a.op->emitOpError()
+               << "a paged cache needs a static page size (k_cache dim 2), got "
+               << kType;
+      if (page % cfg.blockN)
         return a.op->emitOpError()
                << "block-n (" << cfg.blockN << ") must divide the page size ("
                << page << ") of a paged cache, so that a K/V tile lies in one "
