@@ -300,6 +300,22 @@ Status parallax::rt::evalGrid(const std::string &f,
   return Status::success();
 }
 
+Status parallax::rt::launchGrid(const KernelInfo &info,
+                                const std::map<std::string, int64_t> &dims,
+                                std::array<int64_t, 3> &grid) {
+  const int64_t limit[3] = {2147483647, 65535, 65535};
+  for (int d = 0; d < 3; ++d) {
+    Status s = evalGrid(info.grid[d], dims, grid[d]);
+    if (!s)
+      return s;
+    if (grid[d] < 0 || grid[d] > limit[d])
+      return Status::failure("launch of " + info.entry + ": grid dimension " + "xyz"[d] +
+                             " is " + std::to_string(grid[d]) + " (" + info.grid[d] +
+                             ") but CUDA allows 0 to " + std::to_string(limit[d]));
+  }
+  return Status::success();
+}
+
 bool parallax::rt::oneRowMerge(const KernelInfo &info,
                                const std::map<std::string, int64_t> &dims) {
   if (info.oneRowMergeDim.empty())

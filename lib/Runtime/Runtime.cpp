@@ -213,22 +213,11 @@ Status parallax::rt::launch(const Kernel &k,
     }
     args[i] = &storage[i];
   }
-  int64_t grid[3];
-  for (int d = 0; d < 3; ++d) {
-    Status s = evalGrid(k.info.grid[d], dims, grid[d]);
-    if (!s)
-      return s;
-    if (grid[d] == 0)
-      return Status::success(); // nothing to do (an empty batch or sequence)
-  }
-  // CUDA's grid limits: x up to 2^31 - 1, y and z up to 65535.
-  const int64_t gridLimit[3] = {2147483647, 65535, 65535};
-  for (int d = 0; d < 3; ++d)
-    if (grid[d] < 0 || grid[d] > gridLimit[d])
-      return Status::failure("launch of " + k.info.entry + ": grid dimension " +
-                             "xyz"[d] + " is " + std::to_string(grid[d]) + " (" +
-                             k.info.grid[d] + ") but CUDA allows " +
-                             std::to_string(gridLimit[d]));
+  std::array<int64_t, 3> grid;
+  if (Status s = launchGrid(k.info, dims, grid); !s)
+    return s;
+  if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0)
+    return Status::success(); // nothing to do (an empty batch or sequence)
   int64_t cluster = 0;
   if (auto splits = dims.find("num_splits"); splits != dims.end())
     cluster = clusterSizeFor(k.info,

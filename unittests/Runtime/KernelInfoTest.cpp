@@ -109,6 +109,26 @@ TEST(KernelInfo, EvaluatesGridFormulas) {
   EXPECT_NE(s.error.find("k.dim2"), std::string::npos) << s.error;
 }
 
+TEST(KernelInfo, LaunchGridWithinCudaLimits) {
+  KernelInfo info;
+  info.entry = "k";
+  info.grid = {"ceil(q.dim2/16)", "q.dim1", "q.dim0"};
+  std::array<int64_t, 3> grid{};
+  std::map<std::string, int64_t> dims = {{"q.dim0", 4}, {"q.dim1", 65535}, {"q.dim2", 33}};
+  ASSERT_TRUE(launchGrid(info, dims, grid).ok);
+  EXPECT_EQ(grid, (std::array<int64_t, 3>{3, 65535, 4}));
+  dims["q.dim1"] = 65536; // y over the limit: named, with its formula
+  Status s = launchGrid(info, dims, grid);
+  ASSERT_FALSE(s.ok);
+  EXPECT_NE(s.error.find("grid dimension y is 65536 (q.dim1) but CUDA allows 0 to 65535"),
+            std::string::npos)
+      << s.error;
+  dims["q.dim1"] = 8;
+  dims["q.dim0"] = 0; // an empty batch: valid, nothing to launch
+  ASSERT_TRUE(launchGrid(info, dims, grid).ok);
+  EXPECT_EQ(grid[2], 0);
+}
+
 TEST(KernelInfo, SplitHeuristicFillsTheGpuWithoutTinySplits) {
   // 8 programs on 132 SMs, 1024 key tiles: 33 wanted, capped at 16.
   // B = 1, Hkv = 8 on 132 SMs: 16 splits, one CTA per SM.

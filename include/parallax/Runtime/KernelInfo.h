@@ -178,6 +178,12 @@ int64_t clusterSizeFor(const KernelInfo &info, const SplitLaunch &launch,
 Status evalGrid(const std::string &formula,
                 const std::map<std::string, int64_t> &dims, int64_t &out);
 
+/// The launch's grid (x, y, z) from the kernel's formulas, checked against
+/// CUDA's limits (x < 2^31, y and z <= 65535). A zero dimension is valid:
+/// nothing to launch (an empty batch or sequence).
+Status launchGrid(const KernelInfo &info, const std::map<std::string, int64_t> &dims,
+                  std::array<int64_t, 3> &grid);
+
 struct CacheOptions {
   std::string dir;      ///< default: $PARALLAX_CACHE_DIR or ~/.cache/parallax
   bool enabled = true;  ///< PARALLAX_CACHE=0 in the environment turns it off
