@@ -13,7 +13,7 @@ func.func @scalar_arg(%x: f32, %q: tensor<1x1x16x64xbf16>, %k: tensor<1x1x64x64x
 
 // -----
 
-// expected-error @+1 {{parallax.arg_names must be an array of strings, got [1, 2, 3]}}
+// expected-error @+1 {{parallax.arg_names must be an array of 3 strings (one per argument), got [1, 2, 3]}}
 func.func @arg_names(%q: tensor<1x1x16x64xbf16>, %k: tensor<1x1x64x64xbf16>, %v: tensor<1x1x64x64xbf16>) -> tensor<1x1x16x64xbf16> attributes {parallax.arg_names = [1, 2, 3]} {
   %o = parallax.attention %q, %k, %v probe %q : tensor<1x1x16x64xbf16>, tensor<1x1x64x64xbf16>, tensor<1x1x64x64xbf16>, tensor<1x1x16x64xbf16> -> tensor<1x1x16x64xbf16>
   return %o : tensor<1x1x16x64xbf16>
@@ -74,4 +74,22 @@ func.func @loose_tile_op(%a: tensor<16x16xf32>) -> tensor<32x16xf32> {
   // expected-error @+1 {{'parallax.tile_stack' op is outside a tiled program (scf.forall): the GPU lowering converts tiled attention programs only}}
   %s = parallax.tile_stack %a, %a : tensor<16x16xf32>, tensor<16x16xf32> -> tensor<32x16xf32>
   return %s : tensor<32x16xf32>
+}
+
+// -----
+
+// expected-error @+1 {{parallax.arg_names must be an array of 3 strings (one per argument), got []}}
+func.func @short_arg_names(%q: tensor<1x1x16x64xbf16>, %k: tensor<1x1x64x64xbf16>, %v: tensor<1x1x64x64xbf16>) -> tensor<1x1x16x64xbf16> attributes {parallax.arg_names = []} {
+  %o = parallax.attention %q, %k, %v probe %q : tensor<1x1x16x64xbf16>, tensor<1x1x64x64xbf16>, tensor<1x1x64x64xbf16>, tensor<1x1x16x64xbf16> -> tensor<1x1x16x64xbf16>
+  return %o : tensor<1x1x16x64xbf16>
+}
+
+// -----
+
+// expected-error @+1 {{a GPU kernel function has one block: @two_blocks has 2}}
+func.func @two_blocks(%q: tensor<1x1x16x64xbf16>, %k: tensor<1x1x64x64xbf16>, %v: tensor<1x1x64x64xbf16>) -> tensor<1x1x16x64xbf16> {
+  cf.br ^bb1
+^bb1:
+  %o = parallax.attention %q, %k, %v probe %q : tensor<1x1x16x64xbf16>, tensor<1x1x64x64xbf16>, tensor<1x1x64x64xbf16>, tensor<1x1x16x64xbf16> -> tensor<1x1x16x64xbf16>
+  return %o : tensor<1x1x16x64xbf16>
 }

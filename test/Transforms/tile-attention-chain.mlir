@@ -8,7 +8,7 @@
 // CHECK-LABEL: func.func @chain
 // CHECK: %[[FIRST:.*]] = scf.forall
 // CHECK: scf.forall
-// CHECK: parallax.tile_load %[[FIRST]]
+// CHECK: parallax.tile_load %[[FIRST]][
 // CHECK-NOT: parallax.attention
 // CPU: llvm.func @chain
 // CPU-NOT: parallax.

@@ -38,10 +38,15 @@ static LogicalResult checkKernelForm(func::FuncOp func, scf::ForallOp &forall) {
                               << "argument #" << a.getArgNumber() << " is " << a.getType();
   if (auto names = func->getAttr("parallax.arg_names")) {
     auto arr = dyn_cast<ArrayAttr>(names);
-    if (!arr || !llvm::all_of(arr, [](Attribute x) { return isa<StringAttr>(x); }))
-      return func.emitError() << "parallax.arg_names must be an array of strings, got "
+    if (!arr || arr.size() != func.getNumArguments() ||
+        !llvm::all_of(arr, [](Attribute x) { return isa<StringAttr>(x); }))
+      return func.emitError() << "parallax.arg_names must be an array of "
+                              << func.getNumArguments() << " strings (one per argument), got "
                               << names;
   }
+  if (!func.getBody().hasOneBlock())
+    return func.emitError() << "a GPU kernel function has one block: @" << name << " has "
+                            << func.getBody().getBlocks().size();
   SmallVector<scf::ForallOp> programs;
   func.walk([&](scf::ForallOp f) { programs.push_back(f); });
   if (programs.empty())
@@ -248,8 +253,9 @@ std::string gridFormula(Value ub, func::FuncOp func) {
       if (!type.isDynamicDim(idx))
         return std::to_string(type.getDimSize(idx));
       auto arg = cast<BlockArgument>(dim.getSource());
-      std::string name = argNames ? cast<StringAttr>(argNames[arg.getArgNumber()]).str()
-                                  : "arg" + std::to_string(arg.getArgNumber());
+      unsigned i = arg.getArgNumber();
+      std::string name = argNames && i < argNames.size() ? cast<StringAttr>(argNames[i]).str()
+                                                         : "arg" + std::to_string(i);
       return name + ".dim" + std::to_string(*dim.getConstantIndex());
     }
     if (auto cd = v.getDefiningOp<arith::CeilDivUIOp>())

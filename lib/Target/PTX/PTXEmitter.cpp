@@ -70,14 +70,15 @@ mlir::parallax::translateToNVPTXModule(ModuleOp module, llvm::LLVMContext &ctx,
   auto tm = createTargetMachine(options);
   if (!tm)
     return tm.takeError();
-  // A kernel lowered for a newer chip uses its instructions (griddepcontrol,
-  // clusters, bulk copies), which NVPTX cannot select for an older one; it
-  // would abort in instruction selection.
+  // A kernel lowered for sm_90 uses its instructions (griddepcontrol,
+  // clusters, bulk copies), which NVPTX cannot select for an older chip; it
+  // would abort in instruction selection. (Kernels for sm_80 to sm_89 use
+  // the same instructions.)
   const TargetInfo *target = lookupTarget(options.chip);
   for (LLVM::LLVMFuncOp f : module.getOps<LLVM::LLVMFuncOp>())
     if (auto chip = f->getAttrOfType<StringAttr>("parallax.chip")) {
       const TargetInfo *needs = lookupTarget(chip.getValue());
-      if (needs && needs->computeCapability > target->computeCapability)
+      if (needs && needs->computeCapability >= 90 && target->computeCapability < 90)
         return llvm::createStringError(
             "kernel '" + f.getSymName().str() + "' was lowered for " + chip.getValue().str() +
             " (its parallax.chip) and cannot be compiled for " + options.chip +

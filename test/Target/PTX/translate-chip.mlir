@@ -3,6 +3,7 @@
 // chip with an error instead of an abort in NVPTX instruction selection.
 // RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_90 block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-ptx | FileCheck %s --check-prefix=DEFAULT
 // RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_90 block-m=8 block-n=16 num-warps=1" | parallax-translate --parallax-to-ptx --chip=sm_90a | FileCheck %s --check-prefix=NEWER
+// RUN: rm -f %t.ptx
 // RUN: parallax-opt %s --parallax-lower-to-nvvm="chip=sm_90 block-m=8 block-n=16 num-warps=1" | not parallax-translate --parallax-to-ptx --chip=sm_80 -o %t.ptx 2>&1 | FileCheck %s --check-prefix=OLDER
 // RUN: not ls %t.ptx
 

@@ -1,5 +1,6 @@
 // A hand-written module NVPTX cannot compile for the chip (cluster ids on
 // sm_80): an error naming what failed, exit 1, no crash and no output file.
+// RUN: rm -f %t.ptx
 // RUN: not parallax-translate --parallax-to-ptx --chip=sm_80 %s -o %t.ptx 2>&1 | FileCheck %s
 // RUN: not ls %t.ptx
 // RUN: parallax-translate --parallax-to-ptx --chip=sm_90 %s | FileCheck %s --check-prefix=SM90

@@ -25,7 +25,10 @@ void mlir::parallax::buildFusionPipeline(OpPassManager &pm, bool canonicalize) {
   // Everything but folding away the program grid or the key loop: a grid of
   // one program (static B = H = 1, one query tile) must stay an scf.forall
   // and a cache of one key tile an scf.for, which the GPU lowering turns into
-  // the kernel and its key loop.
+  // the kernel and its key loop. (The names are the patterns' debug names,
+  // llvm::getTypeName as the compiler that built MLIR spells them: Clang's
+  // for Debian's packages. test/Conversion/convert-parallax-to-nvvm-one-
+  // program.mlir fails if they stop matching.)
   if (canonicalize)
     f.addPass(createCanonicalizerPass(
         GreedyRewriteConfig(),
