@@ -16,7 +16,7 @@ t0=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv,noheader
 bash test/GPU/run-numerics.sh .gpu > "$out/numerics.log" 2>&1
 echo "numerics rc=$? ($(( $(date +%s) - t0 )) s)"
-grep -E "^numerics:|^sanitizers:|FAIL" "$out/numerics.log" | head -20
+grep -E "^numerics:|^sanitizers:|^argument errors:|FAIL|argument check" "$out/numerics.log" | head -20
 if ls .gpu/whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .gpu/whl/*.whl && export PYTHONPATH=/tmp/site

@@ -20,7 +20,7 @@ for line in open(sys.argv[1]):
         sys.exit(f"numerics-report: unrecognized result line: {line}")
     elif line.startswith("sanitizer "):
         sanitizers.append(f"- {line}")
-    elif line.startswith(("numerics:", "sanitizers:")):
+    elif line.startswith(("numerics:", "sanitizers:", "argument errors:")):
         summary.append(line)
 print("Summary: " + "; ".join(summary) + ".\n")
 print("| result | kernel | splits | launches | B | Lq | Lk | rel-L2 | max abs | NaN | elements | tol |")

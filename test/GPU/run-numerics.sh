@@ -64,4 +64,34 @@ if command -v compute-sanitizer >/dev/null; then
   done
 fi
 echo "sanitizers: $san passed, $sanfail failed"
-[ $failed -eq 0 ] && [ $sanfail -eq 0 ]
+
+# Bad arguments: exit 2 and a message naming the flag and the value (they
+# threw, or allocated a negative size, before), nothing run.
+argok=0 argfail=0
+decode=$(grep -m1 decode "$dir/cases.resolved"); decode="${decode%% *}"
+while IFS='|' read -r flags want; do
+  # shellcheck disable=SC2086
+  got=$("$run" "$dir/kernels/$decode" $flags 2>&1); rc=$?
+  if [ $rc -eq 2 ] && grep -qF -- "$want" <<<"$got"; then
+    argok=$((argok + 1))
+  else
+    echo "argument check '$flags': rc $rc, expected '$want', got: $got"
+    argfail=$((argfail + 1))
+  fi
+done <<'EOF_ARGS'
+--b=abc|--b takes an integer from 1 to 2147483647, got 'abc'
+--b=-1|--b takes an integer from 1 to 2147483647, got '-1'
+--lk=0|--lk takes an integer from 1 to 2147483647, got '0'
+--lq=1x|--lq takes an integer from 1 to 2147483647, got '1x'
+--lk=99999999999999999999|--lk takes an integer from 1 to 2147483647, got '99999999999999999999'
+--num-splits=-3|--num-splits takes an integer from 0 to 1024, got '-3'
+--max-cluster-splits=9|--max-cluster-splits takes an integer from 0 to 8, got '9'
+--repeat=0|--repeat takes an integer from 1 to 2147483647, got '0'
+--b=2 --lk=100 --seq-lens=100,x|--seq-lens takes an integer from 0 to 2147483647, got 'x'
+--b=2 --lk=100 --seq-lens=100,|--seq-lens takes an integer from 0 to 2147483647, got ''
+--b=2 --lk=100 --seq-lens=100,101|--seq-lens: a sequence of 101 keys is longer than the cache (--lk=100)
+--b=3 --lk=100 --seq-lens=100,1|--seq-lens needs B (3) entries
+--bogus|unknown option '--bogus'
+EOF_ARGS
+echo "argument errors: $argok passed, $argfail failed"
+[ $failed -eq 0 ] && [ $sanfail -eq 0 ] && [ $argfail -eq 0 ]

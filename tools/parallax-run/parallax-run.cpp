@@ -27,7 +27,9 @@
 #include "parallax/Runtime/Runtime.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -56,6 +58,38 @@ int fail(const std::string &msg, int code = 2) {
   return code;
 }
 
+/// A whole decimal integer in [lo, hi], or false (and why in `err`).
+bool parseInt(const std::string &flag, const std::string &text, int64_t lo, int64_t hi,
+              int64_t &out, std::string &err) {
+  char *end = nullptr;
+  errno = 0;
+  long long x = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || x < lo || x > hi) {
+    err = flag + " takes an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+          ", got '" + text + "'";
+    return false;
+  }
+  out = x;
+  return true;
+}
+
+/// Comma-separated integers in [lo, hi].
+bool parseList(const std::string &flag, const std::string &text, int64_t lo, int64_t hi,
+               std::vector<int32_t> &out, std::string &err) {
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    int64_t x = 0;
+    if (!parseInt(flag, text.substr(pos, comma - pos), lo, hi, x, err))
+      return false;
+    out.push_back(static_cast<int32_t>(x));
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+  return true;
+}
+
 #define CHECK_CU(call)                                                         \
   do {                                                                         \
     CUresult r_ = (call);                                                      \
@@ -77,52 +111,51 @@ int main(int argc, char **argv) {
   uint64_t seed = 1;
   std::vector<int32_t> seqLens, varlenQ, varlenK;
   rt::CacheOptions cache = rt::defaultCacheOptions();
+  // Sizes up to 2^31 - 1 elements a dimension (the kernels' 32-bit lengths).
+  const int64_t kMax = 2147483647;
   for (int i = 2; i < argc; ++i) {
-    std::string v;
+    std::string v, err;
+    int64_t x = 0;
+    bool ok = true;
     if (arg(argv[i], "--b", v))
-      B = std::stoll(v);
+      ok = parseInt("--b", v, 1, kMax, B, err);
     else if (arg(argv[i], "--lq", v))
-      Lq = std::stoll(v);
+      ok = parseInt("--lq", v, 1, kMax, Lq, err);
     else if (arg(argv[i], "--lk", v))
-      Lk = std::stoll(v);
-    else if (arg(argv[i], "--seed", v))
-      seed = std::stoull(v);
-    else if (arg(argv[i], "--bench", v))
-      bench = std::stoll(v);
+      ok = parseInt("--lk", v, 1, kMax, Lk, err);
+    else if (arg(argv[i], "--seed", v)) {
+      ok = parseInt("--seed", v, 0, kMax, x, err);
+      seed = static_cast<uint64_t>(x);
+    } else if (arg(argv[i], "--bench", v))
+      ok = parseInt("--bench", v, 0, kMax, bench, err);
     else if (arg(argv[i], "--num-splits", v))
-      numSplits = std::stoll(v);
-    else if (arg(argv[i], "--max-cluster-splits", v))
-      launchOpts.maxClusterSplits = std::stoll(v);
-    else if (arg(argv[i], "--repeat", v)) {
-      repeat = std::stoll(v);
-      if (repeat < 1)
-        return fail("--repeat must be at least 1, got " + v);
-    }
+      ok = parseInt("--num-splits", v, 0, 1024, numSplits, err);
+    else if (arg(argv[i], "--max-cluster-splits", v)) {
+      ok = parseInt("--max-cluster-splits", v, 0, rt::kMaxClusterSplits, x, err);
+      launchOpts.maxClusterSplits = x;
+    } else if (arg(argv[i], "--repeat", v))
+      ok = parseInt("--repeat", v, 1, kMax, repeat, err);
     else if (std::strcmp(argv[i], "--pdl") == 0)
       launchOpts.programmaticLaunch = rt::ProgrammaticLaunch::On;
     else if (std::strcmp(argv[i], "--no-pdl") == 0)
       launchOpts.programmaticLaunch = rt::ProgrammaticLaunch::Off;
-    else if (arg(argv[i], "--seq-lens", v)) {
-      size_t pos = 0;
-      while (pos < v.size()) {
-        size_t comma = v.find(',', pos);
-        seqLens.push_back(std::stoi(v.substr(pos, comma - pos)));
-        pos = comma == std::string::npos ? v.size() : comma + 1;
-      }
-    } else if (arg(argv[i], "--varlen-q", v) || arg(argv[i], "--varlen-k", v)) {
-      std::vector<int32_t> &dst =
-          std::strncmp(argv[i], "--varlen-q", 10) == 0 ? varlenQ : varlenK;
-      size_t pos = 0;
-      while (pos < v.size()) {
-        size_t comma = v.find(',', pos);
-        dst.push_back(std::stoi(v.substr(pos, comma - pos)));
-        pos = comma == std::string::npos ? v.size() : comma + 1;
-      }
-    } else if (std::strcmp(argv[i], "--no-cache") == 0)
+    else if (arg(argv[i], "--seq-lens", v))
+      ok = parseList("--seq-lens", v, 0, kMax, seqLens, err);
+    else if (arg(argv[i], "--varlen-q", v))
+      ok = parseList("--varlen-q", v, 0, kMax, varlenQ, err);
+    else if (arg(argv[i], "--varlen-k", v))
+      ok = parseList("--varlen-k", v, 0, kMax, varlenK, err);
+    else if (std::strcmp(argv[i], "--no-cache") == 0)
       cache.enabled = false;
     else
       return fail(std::string("unknown option '") + argv[i] + "'");
+    if (!ok)
+      return fail(err);
   }
+  for (int32_t len : seqLens)
+    if (len > Lk)
+      return fail("--seq-lens: a sequence of " + std::to_string(len) +
+                  " keys is longer than the cache (--lk=" + std::to_string(Lk) + ")");
 
   if (cuInit(0) != CUDA_SUCCESS)
     return fail("no CUDA driver or GPU: skipping", 77);
