@@ -27,8 +27,10 @@ struct KernelResources {
 struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   Option<std::string> chip{*this, "chip", llvm::cl::desc("sm_80 ... sm_90a"),
                            llvm::cl::init("sm_80")};
-  Option<int64_t> blockM{*this, "block-m", llvm::cl::desc("Query rows per tile"),
-                         llvm::cl::init(32)};
+  Option<int64_t> blockM{*this, "block-m",
+                         llvm::cl::desc("Query rows per tile (0: what num-warps fill, per op: "
+                                        "x 16 for softmax, x 8 for Parallax)"),
+                         llvm::cl::init(0)};
   Option<int64_t> blockN{*this, "block-n", llvm::cl::desc("Keys per tile"),
                          llvm::cl::init(64)};
   Option<int64_t> numWarps{*this, "num-warps", llvm::cl::desc("Warps per CTA"),

@@ -15,6 +15,7 @@ void mlir::parallax::buildGpuPipeline(OpPassManager &pm,
                                       const GpuPipelineOptions &o) {
   ParallaxTileAttentionOptions tile;
   tile.blockM = o.blockM;
+  tile.fitWarps = true;
   tile.blockN = o.blockN;
   tile.numWarps = o.numWarps;
   tile.packGqa = o.packGqa;

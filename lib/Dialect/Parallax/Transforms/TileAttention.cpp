@@ -43,6 +43,7 @@ struct AttentionParts {
 struct TileConfig {
   int64_t blockM, blockN, numWarps;
   bool packGqa;
+  bool fitWarps = false; ///< block-m 0: fill the warps' MMA rows (GPU)
 };
 
 class Tiler {
@@ -82,7 +83,18 @@ public:
     pack = cfg.packGqa && group > 1 && !packed;
     heads = pack ? group : 1;
     blockM = cfg.blockM;
-    if (blockM == 0) {
+    if (blockM == 0 && cfg.fitWarps) {
+      // The GPU lowering's tile: num-warps x 16 MMA rows, 8 of them query
+      // rows and 8 their probes for Parallax, shared by the packed heads.
+      int64_t warpRows = cfg.numWarps * (a.r ? 8 : 16);
+      if (warpRows % heads)
+        return a.op->emitOpError()
+               << "cannot fill " << cfg.numWarps << " warps x " << (a.r ? 8 : 16)
+               << " query rows with whole rows of " << heads
+               << " packed heads: choose num-warps so that " << heads << " divides "
+               << (a.r ? 8 : 16) << " x num-warps, or block-m and pack-gqa";
+      blockM = warpRows / heads;
+    } else if (blockM == 0) {
       int64_t lq = packed ? a.maxSeqlenQ : qType.getDimSize(2);
       // An empty query dim (Lq = 0) still needs a 1-row tile type.
       blockM = ShapedType::isDynamic(lq)
@@ -388,7 +400,7 @@ struct TileAttentionPass
       if (isa<AttentionOp, DecodeAttentionOp, VarlenAttentionOp>(op))
         work.push_back(op);
     });
-    TileConfig cfg{blockM, blockN, numWarps, packGqa};
+    TileConfig cfg{blockM, blockN, numWarps, packGqa, fitWarps};
     for (Operation *op : work) {
       AttentionParts a = partsOf(op);
       if (failed(Tiler(a, cfg).run()))

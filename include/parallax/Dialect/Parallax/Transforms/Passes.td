@@ -171,7 +171,11 @@ def ParallaxTileAttention : Pass<"parallax-tile-attention", "func::FuncOp"> {
     Option<"numWarps", "num-warps", "int64_t", /*default=*/"4",
            "Warps per program, recorded for the GPU stages">,
     Option<"packGqa", "pack-gqa", "bool", /*default=*/"true",
-           "Pack the G query heads of one KV head into one tile">
+           "Pack the G query heads of one KV head into one tile">,
+    Option<"fitWarps", "fit-warps", "bool", /*default=*/"false",
+           "With block-m 0: the rows num-warps fill on the GPU (x 16 for "
+           "softmax, x 8 query rows plus their probes for Parallax), per "
+           "packed head">
   ];
   let dependentDialects = ["scf::SCFDialect", "tensor::TensorDialect",
                            "arith::ArithDialect"];
