@@ -176,8 +176,7 @@ llvm::Expected<CheckResult> parallax::cpu::check(const KernelSpec &spec,
                                                  std::vector<int32_t> seqLens) {
   // 0 picks 1/sqrt(D); anything else is the op's f32 scale attribute.
   double scale = spec.options.scale;
-  if (scale != 0 && !(scale >= std::numeric_limits<float>::min() &&
-                      scale <= std::numeric_limits<float>::max()))
+  if (scale != 0 && !mlir::parallax::isValidScale(scale))
     return llvm::createStringError("scale must be positive and a finite f32 (0 = 1/sqrt(D)), got " +
                                    (std::ostringstream() << scale).str());
   bool varlen = !spec.varlenQ.empty();

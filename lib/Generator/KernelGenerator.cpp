@@ -32,8 +32,6 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cctype>
-#include <limits>
 #include <sstream>
 
 using namespace mlir;
@@ -44,7 +42,7 @@ std::string mlir::parallax::compilerVersion() {
 }
 
 TileConfig mlir::parallax::chooseTileConfig(const GenOptions &o) {
-  int64_t perWarp = o.probe ? 8 : 16;
+  int64_t perWarp = queryRowsPerWarp(o.probe);
   int64_t group = o.hq / o.hkv;
   TileConfig c{};
   // Registers of one iteration: A operand D/16*4, S BN/8*4, O D/8*4.
@@ -141,7 +139,7 @@ llvm::Error mlir::parallax::validate(const GenOptions &o) {
   if (o.hq <= 0 || o.hkv <= 0 || o.hq % o.hkv)
     return err("Hq (" + std::to_string(o.hq) + ") must be a positive multiple "
                "of Hkv (" + std::to_string(o.hkv) + ")");
-  int64_t group = o.hq / o.hkv, perWarp = o.probe ? 8 : 16;
+  int64_t group = o.hq / o.hkv, perWarp = queryRowsPerWarp(o.probe);
   if (o.decode && group > 1 && perWarp % group && group % perWarp)
     return err("GQA group " + std::to_string(group) +
                " cannot be packed in " + std::to_string(perWarp) +
@@ -171,16 +169,11 @@ llvm::Error mlir::parallax::validate(const GenOptions &o) {
                std::to_string(o.splitKv));
   // The scale is an f32 attribute: 0 picks 1/sqrt(D); anything else must be
   // a positive, finite, normal f32.
-  if (o.scale != 0 && !(o.scale >= std::numeric_limits<float>::min() &&
-                        o.scale <= std::numeric_limits<float>::max()))
+  if (o.scale != 0 && !isValidScale(o.scale))
     return err("scale must be positive and a finite f32 (0 = 1/sqrt(D)), got " +
                (std::ostringstream() << o.scale).str());
   // The name is the PTX entry: a PTX identifier, and our own rules for files.
-  if (!o.name.empty() &&
-      (!(std::isalpha(static_cast<unsigned char>(o.name[0])) || o.name[0] == '_') ||
-       !llvm::all_of(o.name, [](char c) {
-         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-       })))
+  if (!o.name.empty() && !isPtxIdentifier(o.name))
     return err("kernel name '" + o.name +
                "' is not supported: use letters, digits and '_', starting with a "
                "letter or '_' (it is the PTX entry and the file name)");

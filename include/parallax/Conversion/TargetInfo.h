@@ -7,6 +7,8 @@
 #define PARALLAX_CONVERSION_TARGETINFO_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
@@ -30,6 +32,13 @@ struct TargetInfo {
 /// sizes its inbox for it (larger clusters take the general merge), and the
 /// runtime launches no larger cluster (rt::kMaxClusterSplits).
 inline constexpr int64_t kMaxPortableClusterSize = 8;
+
+/// Whether `name` can be a kernel's PTX entry (and parallax-gen's file name):
+/// letters, digits and '_', not starting with a digit.
+inline bool isPtxIdentifier(llvm::StringRef name) {
+  return !name.empty() && (llvm::isAlpha(name[0]) || name[0] == '_') &&
+         llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
 
 /// Threads per block on every supported chip (sm_80 to sm_90a).
 inline constexpr int64_t kMaxThreadsPerBlock = 1024;

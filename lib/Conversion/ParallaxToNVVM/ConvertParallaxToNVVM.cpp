@@ -27,8 +27,7 @@ namespace mlir::parallax::nvvm_lowering {
 /// from outside but the arguments and constants.
 static LogicalResult checkKernelForm(func::FuncOp func, scf::ForallOp &forall) {
   StringRef name = func.getSymName();
-  if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_') ||
-      !llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
+  if (!isPtxIdentifier(name))
     return func.emitError() << "kernel name '" << name
                             << "' is not a PTX identifier: use letters, digits and '_', "
                                "starting with a letter or '_'";
@@ -159,7 +158,7 @@ FailureOr<ProgramInfo> analyze(func::FuncOp func) {
 namespace {
 
 LogicalResult checkShapeRules(const ProgramInfo &p, Operation *at) {
-  int64_t perWarp = p.parallax ? 8 : 16;
+  int64_t perWarp = queryRowsPerWarp(p.parallax);
   if (p.rows != perWarp * p.warps)
     return at->emitError() << "query tile of " << p.rows << " rows does not "
                               "match "
@@ -214,10 +213,8 @@ LogicalResult checkResources(const ProgramInfo &p, const TargetInfo &t,
   if (smem > t.maxSharedBytes) {
     // Name the term that sets the size (the K/V stages, or the warp groups'
     // merge slots that reuse them) and the knobs that shrink it.
-    int64_t kvStaging =
-        p.kvGroups * stages * static_cast<int64_t>(p.loopLoads.size()) * p.tileBytes();
     InFlightDiagnostic d = at->emitError() << "needs " << smem << " bytes of shared memory (";
-    if (kvStaging == p.stagingBytes(stages)) {
+    if (p.kvStagingBytes(stages) == p.stagingBytes(stages)) {
       if (p.kvGroups > 1)
         d << p.kvGroups << " warp groups x ";
       d << stages << " stages x " << p.loopLoads.size() << " tiles of " << p.blockN << " x "

@@ -1346,7 +1346,7 @@ FailureOr<LLVM::LLVMFuncOp> KernelBuilder::build() {
         // which keep the pull.
         // (Nor fewer CTAs per SM than the staging memory alone allows: a
         // kernel that asks for no occupancy may still fit two.)
-        int64_t partialBytes = p.carriedRegs * 32 * p.warps * 4;
+        int64_t partialBytes = p.partialBytes();
         auto ctasPerSm = [&](int64_t bytes) {
           return target.sharedBytesPerSM / (bytes + kReservedSharedPerBlock);
         };

@@ -103,13 +103,17 @@ struct ProgramInfo {
   /// Staging for the K/V tiles; the groups' partial (m, d, O) registers pass
   /// through the same memory after the loop.
   int64_t stagingBytes(int64_t stages) const {
-    int64_t staging =
-        kvGroups * stages * static_cast<int64_t>(loopLoads.size()) * tileBytes();
     // (A cluster merge leaves the CTA's partial in the first slot.)
     int64_t slots = std::max<int64_t>(kvGroups > 1 ? kvGroups : 0, clusterMerge ? 1 : 0);
-    int64_t merge = slots * carriedRegs * 32 * warps * 4;
-    return llvm::alignTo(std::max(staging, merge), 8);
+    return llvm::alignTo(std::max(kvStagingBytes(stages), slots * partialBytes()), 8);
   }
+  /// The K/V tiles alone: every group its own stages.
+  int64_t kvStagingBytes(int64_t stages) const {
+    return kvGroups * stages * static_cast<int64_t>(loopLoads.size()) * tileBytes();
+  }
+  /// One warp group's partial (m, d, O) registers, every thread's, as a
+  /// merge slot, a workspace slot and an inbox slot lay them out.
+  int64_t partialBytes() const { return carriedRegs * 32 * warps * 4; }
   /// Then one mbarrier per group and stage (bulk and tensor-map copies),
   /// never overlapped.
   int64_t sharedBytes(int64_t stages) const {

@@ -86,13 +86,14 @@ public:
     if (blockM == 0 && cfg.fitWarps) {
       // The GPU lowering's tile: num-warps x 16 MMA rows, 8 of them query
       // rows and 8 their probes for Parallax, shared by the packed heads.
-      int64_t warpRows = cfg.numWarps * (a.r ? 8 : 16);
+      int64_t perWarp = queryRowsPerWarp(static_cast<bool>(a.r));
+      int64_t warpRows = cfg.numWarps * perWarp;
       if (warpRows % heads)
         return a.op->emitOpError()
-               << "cannot fill " << cfg.numWarps << " warps x " << (a.r ? 8 : 16)
+               << "cannot fill " << cfg.numWarps << " warps x " << perWarp
                << " query rows with whole rows of " << heads
                << " packed heads: choose num-warps so that " << heads << " divides "
-               << (a.r ? 8 : 16) << " x num-warps, or block-m and pack-gqa";
+               << perWarp << " x num-warps, or block-m and pack-gqa";
       blockM = warpRows / heads;
     } else if (blockM == 0) {
       int64_t lq = packed ? a.maxSeqlenQ : qType.getDimSize(2);
