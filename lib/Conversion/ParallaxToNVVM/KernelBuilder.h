@@ -394,6 +394,15 @@ private:
   /// Returns the merged registers (rank 0's).
   SmallVector<Value> pushPartialToLeader(ArrayRef<Value> merged, const RegSlice &slice,
                                          int64_t maxIdx, int64_t fullRegs);
+  /// A group's slice of the accumulators in a partial slot (storePartial's
+  /// layout): groupStride registers of every thread per group further.
+  Value sliceOffsetOf(const RegSlice &slice);
+  /// The push inbox: this CTA's own (`local`), cluster rank 0's (`remote`)
+  /// and rank 0's inbox mbarrier as st.async takes it (`barrier`, i64).
+  struct LeaderInbox {
+    Value local, remote, barrier;
+  };
+  LeaderInbox leaderInbox();
   /// One f32 stored into rank 0's shared memory at `at` (a cluster
   /// address), completing its bytes on rank 0's inbox mbarrier (`barrier`,
   /// its cluster address as i64).

@@ -385,7 +385,7 @@ Value KernelBuilder::mergeSplitsInWorkspace(SmallVector<Value> &merged,
                    qTile);
   // Full register r of split sp lives at splitBase(sp) + r * tpg * 4; a
   // group's slice starts groupStride registers per group further.
-  Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
+  Value sliceOffset = sliceOffsetOf(sl);
   // The program's and the thread's terms first (loop-invariant in the merge,
   // hoisted by LICM), the split's as its own multiple: no per-split multiply
   // in the merge's loads without LLVM's loop strength reduction.
@@ -510,6 +510,18 @@ Value KernelBuilder::mergeSplitsInCluster(SmallVector<Value> &merged,
   return stores;
 }
 
+Value KernelBuilder::sliceOffsetOf(const RegSlice &sl) {
+  return sl.groupStride ? mulc(group, sl.groupStride * 32 * p.warps * 4) : c64(0);
+}
+
+KernelBuilder::LeaderInbox KernelBuilder::leaderInbox() {
+  auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  Value local = gep(smem, c64(inboxOffset));
+  Value remote = NVVM::MapaOp::create(b, loc, ptrCluster, local, c32(0));
+  Value barrier = NVVM::MapaOp::create(b, loc, ptrCluster, inboxBarrier, c32(0));
+  return {local, remote, LLVM::PtrToIntOp::create(b, loc, i64(), barrier)};
+}
+
 void KernelBuilder::pushToLeader(Value at, Value v, Value barrier) {
   // (No NVVM op or intrinsic for st.async in LLVM 22: one instruction of
   // inline PTX.)
@@ -554,21 +566,17 @@ SmallVector<Value> KernelBuilder::pushOneRowToLeader(ArrayRef<Value> merged,
   assert(regs == p.sliceRegs() && "inbox sized for another slice");
   kernel->setAttr("parallax.shared_bytes",
                   b.getI64IntegerAttr(inboxOffset - 16 + pushInboxBytes(p.kvGroups, regs)));
-  auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
-  Value inbox = gep(smem, c64(inboxOffset));
-  Value leaderInbox = NVVM::MapaOp::create(b, loc, ptrCluster, inbox, c32(0));
-  Value leaderBarrier = NVVM::MapaOp::create(b, loc, ptrCluster, inboxBarrier, c32(0));
   // The workspace's one-row slot layout, each store an st.async.
-  Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
-  storeOneRowPartial(merged, sl, gep(leaderInbox, mulc(split, splitBytes)),
-                     [&](Value at, Value v) { pushToLeader(at, v, bar); });
+  LeaderInbox inbox = leaderInbox();
+  storeOneRowPartial(merged, sl, gep(inbox.remote, mulc(split, splitBytes)),
+                     [&](Value at, Value v) { pushToLeader(at, v, inbox.barrier); });
   tracePoint(TracePoint::PartialStored);
   Value leader = waitForPushes(splitBytes);
   tracePoint(TracePoint::Counted);
   tracePoint(TracePoint::LastKnown);
   SmallVector<Value> out = mergeOneRowSplits(
       sl, maxIdx, sel(leader, numSplits, c64(0)),
-      {[&](Value sp) { return gep(inbox, mulc(sp, splitBytes)); }, splitBytes},
+      {[&](Value sp) { return gep(inbox.local, mulc(sp, splitBytes)); }, splitBytes},
       kMaxPortableClusterSize);
   tracePoint(TracePoint::SplitsMerged);
   // (Every CTA waits for all arrivals at the kernel's end. Nothing to
@@ -590,22 +598,18 @@ SmallVector<Value> KernelBuilder::pushPartialToLeader(ArrayRef<Value> merged,
   // one-way trip after the last push, and no cluster barrier orders them.
   int64_t tpg = 32 * p.warps, slotBytes = fullRegs * tpg * 4;
   assert(slotBytes == pushSlotBytes && "checked by mergeSplits");
-  auto ptrCluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
   Value tidInGroup = add(mulc(warp, 32), lane);
-  Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
-  Value inbox = gep(smem, c64(inboxOffset));
-  Value leaderInbox = NVVM::MapaOp::create(b, loc, ptrCluster, inbox, c32(0));
-  Value leaderBarrier = NVVM::MapaOp::create(b, loc, ptrCluster, inboxBarrier, c32(0));
-  Value bar = LLVM::PtrToIntOp::create(b, loc, i64(), leaderBarrier);
-  storePartial(merged, sl, gep(leaderInbox, add(mulc(split, slotBytes), mulc(tidInGroup, 4))),
-               sliceOffset, [&](Value at, Value v) { pushToLeader(at, v, bar); });
+  Value sliceOffset = sliceOffsetOf(sl);
+  LeaderInbox inbox = leaderInbox();
+  storePartial(merged, sl, gep(inbox.remote, add(mulc(split, slotBytes), mulc(tidInGroup, 4))),
+               sliceOffset, [&](Value at, Value v) { pushToLeader(at, v, inbox.barrier); });
   tracePoint(TracePoint::PartialStored);
   Value leader = waitForPushes(slotBytes);
   tracePoint(TracePoint::Counted);
   tracePoint(TracePoint::LastKnown);
   // Rank 0 merges every split's slot from its own shared memory, all lanes;
   // the other CTAs merge none (to = 0) and store nothing.
-  Value ownLocal = gep(inbox, mulc(tidInGroup, 4));
+  Value ownLocal = gep(inbox.local, mulc(tidInGroup, 4));
   SmallVector<Value> out = mergeSplitLoop(
       sl, maxIdx, sel(leader, numSplits, c64(0)), sliceOffset,
       {[&](Value sp) { return gep(ownLocal, mulc(sp, slotBytes)); }, slotBytes});
@@ -627,9 +631,8 @@ Value KernelBuilder::pullFromCluster(SmallVector<Value> &merged,
   // the reads cost a round trip per split either way, about 160 ns: 2.0 us
   // for 8 splits at B=1, L=4096, in one CTA or shared.) No workspace, fence
   // or counter: two cluster barriers order it all.
-  int64_t tpg = 32 * p.warps;
   Value tidInGroup = add(mulc(warp, 32), lane);
-  Value sliceOffset = sl.groupStride ? mulc(group, sl.groupStride * tpg * 4) : c64(0);
+  Value sliceOffset = sliceOffsetOf(sl);
   // The partial reuses the start of the staging memory: every group must be
   // done reading the groups' merge slots there.
   if (p.kvGroups > 1)
