@@ -25,7 +25,7 @@ for r in d["results"]:
     best = r.get("best_softmax_peer_us")
     ratio = r["ours_parallax"] / best if best and r.get("ours_parallax") else float("nan")
     # Files since the round ratios: the ratio and, in brackets, the range of
-    # the five rounds' ratios (the comparison's resolution).
+    # the rounds' ratios (the comparison's resolution; 5 unless --rounds).
     rr = r.get("ratio_rounds")
     ratio_text = f"{ratio:.3f} [{min(rr):.3f}-{max(rr):.3f}]" if rr else f"{ratio:.2f}"
     read = ""
